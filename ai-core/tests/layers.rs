@@ -6,8 +6,8 @@ use std::time::Duration;
 use ai_core::layers::*;
 use ai_core::testing::{ScriptedModel, Step};
 use ai_core::{
-    AiError, CacheMode, ChatModel, ChatRequest, ChatResponse, ErrorKind, FinishReason,
-    Sensitivity, StreamEvent, Usage, collect_stream,
+    AiError, CacheMode, ChatModel, ChatRequest, ChatResponse, ErrorKind, FinishReason, Sensitivity,
+    StreamEvent, Usage, collect_stream,
 };
 use futures::StreamExt;
 
@@ -60,7 +60,8 @@ async fn retry_recovers_from_transient_errors_and_honours_retry_after() {
     let inner = Arc::new(ScriptedModel::new(vec![
         err(ErrorKind::Unavailable),
         Step::Fail(
-            AiError::new(ErrorKind::RateLimited, "slow down").with_retry_after(Duration::from_secs(7)),
+            AiError::new(ErrorKind::RateLimited, "slow down")
+                .with_retry_after(Duration::from_secs(7)),
         ),
         reply("ok"),
     ]));
@@ -70,7 +71,11 @@ async fn retry_recovers_from_transient_errors_and_honours_retry_after() {
     assert_eq!(r.text(), "ok");
     assert_eq!(r.meta.attempts, Some(3));
     assert_eq!(inner.calls(), 3);
-    assert!(start.elapsed() >= Duration::from_secs(7), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(7),
+        "waited {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -136,14 +141,23 @@ async fn stream_is_retried_only_before_the_first_event() {
     let inner = Arc::new(ScriptedModel::new(vec![
         Step::Stream(vec![
             (Duration::ZERO, Ok(StreamEvent::text("partial"))),
-            (Duration::ZERO, Err(AiError::new(ErrorKind::Unavailable, "cut"))),
+            (
+                Duration::ZERO,
+                Err(AiError::new(ErrorKind::Unavailable, "cut")),
+            ),
         ]),
         Step::Stream(text_events(&["full"], Duration::ZERO)),
     ]));
     let model = Stack::new().layer(fast_retry()).build_chat(inner.clone());
     let mut s = model.stream(ChatRequest::user("x")).await.unwrap();
-    assert_eq!(s.next().await.unwrap().unwrap(), StreamEvent::text("partial"));
-    assert_eq!(s.next().await.unwrap().unwrap_err().kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        s.next().await.unwrap().unwrap(),
+        StreamEvent::text("partial")
+    );
+    assert_eq!(
+        s.next().await.unwrap().unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
     assert!(s.next().await.is_none());
     assert_eq!(inner.calls(), 1);
 }
@@ -217,7 +231,11 @@ async fn first_chunk_timeout_and_slow_drip() {
 
 #[tokio::test]
 async fn cache_serves_deterministic_repeats_and_replays_streams() {
-    let inner = Arc::new(ScriptedModel::new(vec![reply_with_usage("cached answer", 5, 2)]));
+    let inner = Arc::new(ScriptedModel::new(vec![reply_with_usage(
+        "cached answer",
+        5,
+        2,
+    )]));
     let model = Stack::new()
         .layer(CacheLayer::in_memory(1 << 20, Duration::from_secs(60)))
         .build_chat(inner.clone());
@@ -257,7 +275,10 @@ async fn cache_stores_a_finished_stream_but_not_a_failed_one() {
     let inner = Arc::new(ScriptedModel::new(vec![
         Step::Stream(vec![
             (Duration::ZERO, Ok(StreamEvent::text("half"))),
-            (Duration::ZERO, Err(AiError::new(ErrorKind::Unavailable, "cut"))),
+            (
+                Duration::ZERO,
+                Err(AiError::new(ErrorKind::Unavailable, "cut")),
+            ),
         ]),
         Step::Stream(text_events(&["wh", "ole"], Duration::ZERO)),
     ]));
@@ -265,8 +286,14 @@ async fn cache_stores_a_finished_stream_but_not_a_failed_one() {
         .layer(CacheLayer::in_memory(1 << 20, Duration::from_secs(60)))
         .build_chat(inner.clone());
     let req = ChatRequest::user("s").temperature(0.0);
-    assert!(collect_stream(model.stream(req.clone()).await.unwrap()).await.is_err());
-    let ok = collect_stream(model.stream(req.clone()).await.unwrap()).await.unwrap();
+    assert!(
+        collect_stream(model.stream(req.clone()).await.unwrap())
+            .await
+            .is_err()
+    );
+    let ok = collect_stream(model.stream(req.clone()).await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(ok.text(), "whole");
     let hit = model.generate(req).await.unwrap();
     assert!(hit.meta.cache_hit);
@@ -308,7 +335,10 @@ async fn rate_limit_rejects_per_key_with_retry_after() {
     assert!(e.retry_after().unwrap() > Duration::from_secs(20));
     assert!(!e.retry_after().unwrap().is_zero());
     // Another tenant is not affected.
-    model.generate(ChatRequest::user("x").key("tenant-b")).await.unwrap();
+    model
+        .generate(ChatRequest::user("x").key("tenant-b"))
+        .await
+        .unwrap();
     assert_eq!(inner.calls(), 3);
 }
 
@@ -355,16 +385,26 @@ async fn cost_is_recorded_per_request_and_per_key() {
     let mut prices = PriceTable::new();
     prices.set("m", ModelPrice::new(1_000_000, 2_000_000)); // $1 / $2 per million
     let ledger = Arc::new(InMemoryCostLedger::new());
-    let inner = Arc::new(ScriptedModel::new(vec![reply_with_usage("x", 1000, 500)]).named("p", "m"));
+    let inner =
+        Arc::new(ScriptedModel::new(vec![reply_with_usage("x", 1000, 500)]).named("p", "m"));
     let model = Stack::new()
         .layer(CostLayer::new(Arc::new(prices), ledger.clone()))
         .build_chat(inner);
-    let r = model.generate(ChatRequest::user("a").key("alice")).await.unwrap();
+    let r = model
+        .generate(ChatRequest::user("a").key("alice"))
+        .await
+        .unwrap();
     // 1000 × $1/M + 500 × $2/M = $0.002 = 2_000_000 n$
     assert_eq!(r.meta.cost_nanos, Some(2_000_000));
-    let s = model.stream(ChatRequest::user("b").key("alice")).await.unwrap();
+    let s = model
+        .stream(ChatRequest::user("b").key("alice"))
+        .await
+        .unwrap();
     collect_stream(s).await.unwrap();
-    model.generate(ChatRequest::user("c").key("bob")).await.unwrap();
+    model
+        .generate(ChatRequest::user("c").key("bob"))
+        .await
+        .unwrap();
     assert_eq!(ledger.total_for_key("alice").micros(), 4_000);
     assert_eq!(ledger.total_for_key("bob").micros(), 2_000);
 }
@@ -381,20 +421,37 @@ async fn router_sends_sensitive_and_pii_requests_to_the_local_model() {
             Rule::sensitivity_at_least(Sensitivity::Confidential),
             local.clone(),
         )
-        .route("local", Rule::contains_pii(|t| t.contains('@')), local.clone())
+        .route(
+            "local",
+            Rule::contains_pii(|t| t.contains('@')),
+            local.clone(),
+        )
         .build();
     let r = router
         .generate(ChatRequest::user("summarise").sensitivity(Sensitivity::Restricted))
         .await
         .unwrap();
-    assert_eq!((r.text().as_str(), r.meta.route.as_deref()), ("local", Some("local")));
-    let r = router.generate(ChatRequest::user("mail bob@example.com")).await.unwrap();
-    assert_eq!(r.text(), "local");
+    assert_eq!(
+        (r.text().as_str(), r.meta.route.as_deref()),
+        ("local", Some("local"))
+    );
     let r = router
-        .generate(ChatRequest::user("hello").model("gpt-4o").sensitivity(Sensitivity::Public))
+        .generate(ChatRequest::user("mail bob@example.com"))
         .await
         .unwrap();
-    assert_eq!((r.text().as_str(), r.meta.route.as_deref()), ("cloud", Some("cloud")));
+    assert_eq!(r.text(), "local");
+    let r = router
+        .generate(
+            ChatRequest::user("hello")
+                .model("gpt-4o")
+                .sensitivity(Sensitivity::Public),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.text().as_str(), r.meta.route.as_deref()),
+        ("cloud", Some("cloud"))
+    );
     // The request's model name does not leak to another provider.
     assert_eq!(cloud.requests()[0].model, None);
 }
@@ -461,16 +518,22 @@ fn telemetry_records_genai_metrics_and_overhead() {
     let requests = find("ai.requests");
     let errors: u64 = requests
         .iter()
-        .filter(|(k, ..)| k.key().labels().any(|l| l.key() == "error.type" && l.value() == "auth"))
+        .filter(|(k, ..)| {
+            k.key()
+                .labels()
+                .any(|l| l.key() == "error.type" && l.value() == "auth")
+        })
         .map(|(_, _, _, v)| match v {
             DebugValue::Counter(c) => *c,
             _ => 0,
         })
         .sum();
     assert_eq!(errors, 1);
-    let model_label = requests
-        .iter()
-        .all(|(k, ..)| k.key().labels().any(|l| l.key() == "gen_ai.request.model" && l.value() == "gpt-4o-mini"));
+    let model_label = requests.iter().all(|(k, ..)| {
+        k.key()
+            .labels()
+            .any(|l| l.key() == "gen_ai.request.model" && l.value() == "gpt-4o-mini")
+    });
     assert!(model_label);
 }
 
@@ -479,8 +542,11 @@ fn telemetry_records_genai_metrics_and_overhead() {
 #[tokio::test(start_paused = true)]
 async fn composed_stack_retries_caches_limits_and_prices() {
     let inner = Arc::new(
-        ScriptedModel::new(vec![err(ErrorKind::Unavailable), reply_with_usage("four", 12, 1)])
-            .named("openai", "gpt-4o-mini"),
+        ScriptedModel::new(vec![
+            err(ErrorKind::Unavailable),
+            reply_with_usage("four", 12, 1),
+        ])
+        .named("openai", "gpt-4o-mini"),
     );
     let prices = Arc::new(PriceTable::with_defaults());
     let ledger = Arc::new(InMemoryCostLedger::new());
