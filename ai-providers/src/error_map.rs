@@ -206,10 +206,10 @@ pub fn from_stream_error(provider: &'static str, value: &Value, raw: &str) -> Ai
 
 /// Map a transport failure (connect, timeout, reset, body read) from `reqwest`.
 pub fn from_transport(provider: &'static str, err: reqwest::Error) -> AiError {
+    // This crate never asks reqwest to decode JSON, so its "decode" errors are failures while
+    // reading the body (a truncated chunked body, a reset): transport errors, not bad payloads.
     let kind = if err.is_timeout() {
         ErrorKind::Timeout
-    } else if err.is_decode() {
-        ErrorKind::Decode
     } else if err.is_builder() {
         ErrorKind::Config
     } else {
@@ -219,8 +219,8 @@ pub fn from_transport(provider: &'static str, err: reqwest::Error) -> AiError {
         "could not connect"
     } else if err.is_timeout() {
         "timed out"
-    } else if err.is_body() {
-        "the response body was cut off"
+    } else if err.is_body() || err.is_decode() {
+        "reading the response body failed (connection closed or reset)"
     } else if err.is_builder() {
         "invalid request"
     } else {

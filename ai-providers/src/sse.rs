@@ -53,6 +53,9 @@ impl SseDecoder {
 
     /// Feed one chunk; complete events are appended to `out`.
     pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
         if self.pending_cr {
             self.pending_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -276,9 +279,69 @@ mod tests {
     }
 
     #[test]
+    fn empty_chunk_between_cr_and_lf() {
+        let evs = decode_all(&[b"event: e\r", b"", b"\ndata: x\r\n\r\n"]);
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0].event, "e");
+    }
+
+    #[test]
     fn bom_and_unterminated_last_event() {
         let evs = decode_all(&["\u{feff}data: a\n\ndata: tail".as_bytes()]);
         assert_eq!(evs.len(), 2);
         assert_eq!(evs[1].data, "tail");
+    }
+}
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(events: &[(String, String)], crlf: bool) -> Vec<u8> {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let mut s = String::new();
+        for (name, data) in events {
+            if !name.is_empty() {
+                s.push_str(&format!("event: {name}{nl}"));
+            }
+            for line in data.split('\n') {
+                s.push_str(&format!("data: {line}{nl}"));
+            }
+            s.push_str(nl);
+        }
+        s.into_bytes()
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_decodes_the_same(
+            events in proptest::collection::vec(("[a-z]{0,6}", "[^\r\n]{0,20}(\n[^\r\n]{0,20}){0,2}"), 1..6),
+            crlf in any::<bool>(),
+            cuts in proptest::collection::vec(0usize..400, 0..30),
+        ) {
+            let body = encode(&events, crlf);
+            let mut d = SseDecoder::new();
+            let mut whole = Vec::new();
+            d.feed(&body, &mut whole).unwrap();
+            d.finish(&mut whole);
+            prop_assert_eq!(whole.len(), events.len());
+            for (got, (name, data)) in whole.iter().zip(&events) {
+                prop_assert_eq!(&got.event, name);
+                prop_assert_eq!(&got.data, data);
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|c| *c < body.len()).collect();
+            cuts.sort_unstable();
+            let mut d = SseDecoder::new();
+            let mut split = Vec::new();
+            let mut start = 0;
+            for c in cuts {
+                d.feed(&body[start..c], &mut split).unwrap();
+                start = c;
+            }
+            d.feed(&body[start..], &mut split).unwrap();
+            d.finish(&mut split);
+            prop_assert_eq!(split, whole);
+        }
     }
 }
