@@ -80,10 +80,7 @@ pub fn parse_error_body(value: &Value) -> ErrorBody {
         });
     out.kind = obj.get("type").and_then(as_text);
     // A numeric `code` is an HTTP status (llama.cpp, some proxies), not a machine code.
-    out.code = obj
-        .get("code")
-        .filter(|c| !c.is_number())
-        .and_then(as_text);
+    out.code = obj.get("code").filter(|c| !c.is_number()).and_then(as_text);
     out.status = obj
         .get("code")
         .or_else(|| obj.get("status"))

@@ -74,7 +74,11 @@ async fn provider_codes_refine_the_kind() {
 
     let e = error_for(MockResponse::json(
         429,
-        openai_error("You exceeded your current quota", "insufficient_quota", Some("insufficient_quota")),
+        openai_error(
+            "You exceeded your current quota",
+            "insufficient_quota",
+            Some("insufficient_quota"),
+        ),
     ))
     .await;
     assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
@@ -91,8 +95,15 @@ async fn provider_codes_refine_the_kind() {
 #[tokio::test]
 async fn retry_after_in_seconds_and_as_a_date() {
     let e = error_for(
-        MockResponse::json(429, openai_error("Rate limit reached", "requests", Some("rate_limit_exceeded")))
-            .header("retry-after", "17"),
+        MockResponse::json(
+            429,
+            openai_error(
+                "Rate limit reached",
+                "requests",
+                Some("rate_limit_exceeded"),
+            ),
+        )
+        .header("retry-after", "17"),
     )
     .await;
     assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -101,7 +112,10 @@ async fn retry_after_in_seconds_and_as_a_date() {
     let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
     let e = error_for(MockResponse::json(503, "{}").header("retry-after", &date)).await;
     let after = e.retry_after().unwrap();
-    assert!(after > Duration::from_secs(100) && after <= Duration::from_secs(120), "{after:?}");
+    assert!(
+        after > Duration::from_secs(100) && after <= Duration::from_secs(120),
+        "{after:?}"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +129,9 @@ async fn transport_failures() {
         .model("m")
         .build()
         .unwrap();
-    let e = ai_core::ChatModel::generate(&p, ChatRequest::user("x")).await.unwrap_err();
+    let e = ai_core::ChatModel::generate(&p, ChatRequest::user("x"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_retryable());
 
@@ -144,12 +160,16 @@ async fn stream_errors_after_http_200() {
     let cases: Vec<(&str, String, ErrorKind)> = vec![
         (
             "error object",
-            format!("{start}\n\ndata: {{\"error\":{{\"message\":\"boom\",\"type\":\"server_error\"}}}}\n\n"),
+            format!(
+                "{start}\n\ndata: {{\"error\":{{\"message\":\"boom\",\"type\":\"server_error\"}}}}\n\n"
+            ),
             ErrorKind::Provider,
         ),
         (
             "event: error",
-            format!("{start}\n\nevent: error\ndata: {{\"message\":\"overloaded\",\"type\":\"overloaded_error\"}}\n\n"),
+            format!(
+                "{start}\n\nevent: error\ndata: {{\"message\":\"overloaded\",\"type\":\"overloaded_error\"}}\n\n"
+            ),
             ErrorKind::Unavailable,
         ),
         (
@@ -167,9 +187,20 @@ async fn stream_errors_after_http_200() {
         let server = MockServer::start(move |_| MockResponse::sse(vec![Bytes::from(body.clone())]))
             .await
             .unwrap();
-        let items = collect_items(provider_for(&server).stream(ChatRequest::user("x")).await.unwrap()).await;
+        let items = collect_items(
+            provider_for(&server)
+                .stream(ChatRequest::user("x"))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert!(
-            matches!(items.iter().find(|i| matches!(i, Ok(StreamEvent::TextDelta { .. }))), Some(_)),
+            matches!(
+                items
+                    .iter()
+                    .find(|i| matches!(i, Ok(StreamEvent::TextDelta { .. }))),
+                Some(_)
+            ),
             "{name}: the text before the error is delivered"
         );
         let last = items.last().unwrap();
@@ -183,7 +214,14 @@ async fn stream_errors_after_http_200() {
 #[tokio::test]
 async fn stream_http_errors_are_returned_before_the_stream() {
     let server = MockServer::start(|_| {
-        MockResponse::json(401, openai_error("Incorrect API key provided", "invalid_request_error", Some("invalid_api_key")))
+        MockResponse::json(
+            401,
+            openai_error(
+                "Incorrect API key provided",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            ),
+        )
     })
     .await
     .unwrap();
@@ -197,17 +235,25 @@ async fn stream_http_errors_are_returned_before_the_stream() {
 
 #[tokio::test]
 async fn api_keys_are_sent_but_never_shown() {
-    let server = MockServer::start(|_| MockResponse::json(401, openai_error("bad key", "auth", None)))
-        .await
-        .unwrap();
+    let server =
+        MockServer::start(|_| MockResponse::json(401, openai_error("bad key", "auth", None)))
+            .await
+            .unwrap();
     let p = OpenAiProvider::compatible(server.url("/v1"), "mock")
         .model("m")
-        .auth(Auth::Bearer(SecretString::from("sk-test-SECRET-1234".to_string())))
+        .auth(Auth::Bearer(SecretString::from(
+            "sk-test-SECRET-1234".to_string(),
+        )))
         .build()
         .unwrap();
-    let e = ai_core::ChatModel::generate(&p, ChatRequest::user("x")).await.unwrap_err();
+    let e = ai_core::ChatModel::generate(&p, ChatRequest::user("x"))
+        .await
+        .unwrap_err();
     let req = &server.requests()[0];
-    assert_eq!(req.header("authorization"), Some("Bearer sk-test-SECRET-1234"));
+    assert_eq!(
+        req.header("authorization"),
+        Some("Bearer sk-test-SECRET-1234")
+    );
     for shown in [format!("{e}"), format!("{e:?}"), format!("{p:?}")] {
         assert!(!shown.contains("SECRET"), "{shown}");
     }

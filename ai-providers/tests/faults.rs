@@ -57,8 +57,15 @@ fn stack(server: &MockServer, total: Duration) -> Arc<dyn ChatModel> {
 #[tokio::test]
 async fn transient_faults_are_retried_to_success() {
     let cases: Vec<(&str, MockResponse)> = vec![
-        ("429 + Retry-After", MockResponse::json(429, r#"{"error":{"message":"slow down"}}"#).header("retry-after", "1")),
-        ("500", MockResponse::json(500, r#"{"error":{"message":"oops"}}"#)),
+        (
+            "429 + Retry-After",
+            MockResponse::json(429, r#"{"error":{"message":"slow down"}}"#)
+                .header("retry-after", "1"),
+        ),
+        (
+            "500",
+            MockResponse::json(500, r#"{"error":{"message":"oops"}}"#),
+        ),
         ("502", MockResponse::new(502, "<html>bad gateway</html>")),
         ("503", MockResponse::json(503, "{}")),
         ("reset", MockResponse::reset()),
@@ -73,13 +80,19 @@ async fn transient_faults_are_retried_to_success() {
                     .await
                     .map(|r| r.text())
             } else {
-                model.generate(ChatRequest::user("x")).await.map(|r| r.text())
+                model
+                    .generate(ChatRequest::user("x"))
+                    .await
+                    .map(|r| r.text())
             };
             let text = text.unwrap_or_else(|e| panic!("{name} (stream={stream}): {e}"));
             assert_eq!(text, if stream { "stream" } else { "fine" });
             assert_eq!(calls.load(Ordering::SeqCst), 3, "{name}");
             if name.starts_with("429") {
-                assert!(start.elapsed() >= Duration::from_secs(2), "Retry-After honoured twice");
+                assert!(
+                    start.elapsed() >= Duration::from_secs(2),
+                    "Retry-After honoured twice"
+                );
             }
         }
     }
@@ -88,7 +101,11 @@ async fn transient_faults_are_retried_to_success() {
 #[tokio::test]
 async fn permanent_faults_are_not_retried() {
     for status in [400, 401, 404, 422] {
-        let (server, calls) = flaky(vec![MockResponse::json(status, r#"{"error":{"message":"no"}}"#)], false).await;
+        let (server, calls) = flaky(
+            vec![MockResponse::json(status, r#"{"error":{"message":"no"}}"#)],
+            false,
+        )
+        .await;
         let e = stack(&server, Duration::from_secs(5))
             .generate(ChatRequest::user("x"))
             .await
@@ -118,7 +135,11 @@ async fn a_stream_that_stops_midway_is_an_error_and_is_not_retried() {
         }
         assert_eq!(text, "str");
         assert_eq!(error.unwrap().kind(), ErrorKind::Unavailable, "{ending:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry after bytes were delivered");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "no retry after bytes were delivered"
+        );
     }
 }
 
@@ -126,14 +147,26 @@ async fn a_stream_that_stops_midway_is_an_error_and_is_not_retried() {
 async fn malformed_sse_and_error_events_end_the_stream_with_the_right_kind() {
     let cases = vec![
         ("data: {not json}\n\n", ErrorKind::Decode),
-        ("data: {\"error\":{\"message\":\"rate limited\",\"type\":\"rate_limit_error\"}}\n\n", ErrorKind::RateLimited),
-        ("data: {\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"code\":400}}\n\n", ErrorKind::BadRequest),
+        (
+            "data: {\"error\":{\"message\":\"rate limited\",\"type\":\"rate_limit_error\"}}\n\n",
+            ErrorKind::RateLimited,
+        ),
+        (
+            "data: {\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"code\":400}}\n\n",
+            ErrorKind::BadRequest,
+        ),
     ];
     for (body, kind) in cases {
-        let (server, _) = flaky(vec![MockResponse::sse(vec![Bytes::from_static(body.as_bytes())])], true).await;
+        let (server, _) = flaky(
+            vec![MockResponse::sse(vec![Bytes::from_static(body.as_bytes())])],
+            true,
+        )
+        .await;
         // The error is the first item, so the retry layer sees it before anything was
         // delivered: transient kinds are retried to success, permanent ones come back.
-        let result = stack(&server, Duration::from_secs(5)).stream(ChatRequest::user("x")).await;
+        let result = stack(&server, Duration::from_secs(5))
+            .stream(ChatRequest::user("x"))
+            .await;
         match result {
             Ok(s) => {
                 let r = collect_stream(s).await;
@@ -151,24 +184,31 @@ async fn malformed_sse_and_error_events_end_the_stream_with_the_right_kind() {
 #[tokio::test]
 async fn slow_servers_hit_the_deadlines() {
     // Headers never come within the deadline (every attempt is slow).
-    let server = MockServer::start(|_| MockResponse::json(200, OK_BODY).delay(Duration::from_secs(30)))
-        .await
-        .unwrap();
+    let server =
+        MockServer::start(|_| MockResponse::json(200, OK_BODY).delay(Duration::from_secs(30)))
+            .await
+            .unwrap();
     let start = Instant::now();
     let e = stack(&server, Duration::from_millis(800))
         .generate(ChatRequest::user("x"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 
     // A drip: one chunk every 300 ms, never finishing before the 1.2 s total.
     let drip: Vec<Bytes> = (0..50)
         .map(|_| Bytes::from_static(b"data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"d\"}}]}\n\n"))
         .collect();
-    let server = MockServer::start(move |_| MockResponse::sse(drip.clone()).drip(Duration::from_millis(300)))
-        .await
-        .unwrap();
+    let server = MockServer::start(move |_| {
+        MockResponse::sse(drip.clone()).drip(Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
     let start = Instant::now();
     let mut s = stack(&server, Duration::from_millis(1200))
         .stream(ChatRequest::user("x"))
@@ -184,18 +224,30 @@ async fn slow_servers_hit_the_deadlines() {
     }
     assert!(chunks >= 2, "content flowed before the deadline");
     assert_eq!(err.unwrap().kind(), ErrorKind::Timeout);
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 
     // Headers arrive, then the body hangs: the first-chunk deadline fires.
-    let server = MockServer::start(|_| MockResponse::sse(vec![Bytes::from_static(b": keep-alive\n\n")]).ending(Ending::Hang))
-        .await
-        .unwrap();
+    let server = MockServer::start(|_| {
+        MockResponse::sse(vec![Bytes::from_static(b": keep-alive\n\n")]).ending(Ending::Hang)
+    })
+    .await
+    .unwrap();
     let start = Instant::now();
-    let r = stack(&server, Duration::from_millis(1000)).stream(ChatRequest::user("x")).await;
+    let r = stack(&server, Duration::from_millis(1000))
+        .stream(ChatRequest::user("x"))
+        .await;
     let e = match r {
         Ok(s) => collect_stream(s).await.unwrap_err(),
         Err(e) => e,
     };
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 }

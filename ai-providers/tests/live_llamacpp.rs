@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai_core::layers::{RetryLayer, Stack, TimeoutLayer};
-use ai_core::{ChatModel, ChatRequest, EmbeddingModel, ErrorKind, FinishReason, Message, collect_stream};
+use ai_core::{
+    ChatModel, ChatRequest, EmbeddingModel, ErrorKind, FinishReason, Message, collect_stream,
+};
 use ai_providers::openai::OpenAiProvider;
 
 fn env(name: &str) -> String {
@@ -48,7 +50,10 @@ fn question() -> ChatRequest {
 async fn generate_answers_with_usage() {
     let r = stacked().generate(question()).await.unwrap();
     assert!(!r.text().trim().is_empty());
-    assert!(matches!(r.finish_reason, FinishReason::Stop | FinishReason::Length));
+    assert!(matches!(
+        r.finish_reason,
+        FinishReason::Stop | FinishReason::Length
+    ));
     let u = r.usage.unwrap();
     assert!(u.input_tokens > 10 && u.output_tokens > 0, "{u:?}");
     assert_eq!(r.model.as_deref(), Some(model_name().as_str()));
@@ -142,10 +147,13 @@ async fn unknown_model_name_is_served_by_the_loaded_model() {
 #[tokio::test]
 async fn wrong_path_is_not_found() {
     let base = env("AI_TEST_LLAMACPP_URL");
-    let p = OpenAiProvider::compatible(format!("{}/no-such-prefix", base.trim_end_matches('/')), "llamacpp")
-        .model(model_name())
-        .build()
-        .unwrap();
+    let p = OpenAiProvider::compatible(
+        format!("{}/no-such-prefix", base.trim_end_matches('/')),
+        "llamacpp",
+    )
+    .model(model_name())
+    .build()
+    .unwrap();
     let e = p.generate(question()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
 }

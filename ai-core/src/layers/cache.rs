@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -85,43 +87,106 @@ impl CacheStore for MokaCacheStore {
     }
 }
 
-/// Write `v` as JSON with object keys sorted, so equal values always encode to equal bytes.
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+/// Serialises a JSON value with object keys sorted, so equal values always give equal bytes
+/// (whatever order the map kept them in).
+struct Canonical<'a>(&'a Value);
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort_unstable();
+                let mut m = serializer.serialize_map(Some(keys.len()))?;
+                for k in keys {
+                    if let Some(v) = map.get(k) {
+                        m.serialize_entry(k, &Canonical(v))?;
+                    }
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(child) = map.get(k) {
-                    write_canonical(child, out);
-                }
+                m.end()
             }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Canonical(item))?;
                 }
-                write_canonical(item, out);
+                seq.end()
             }
-            out.push(']');
+            other => other.serialize(serializer),
         }
-        other => out.push_str(&other.to_string()),
+    }
+}
+
+struct CanonicalMap<'a>(&'a serde_json::Map<String, Value>);
+
+impl Serialize for CanonicalMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort_unstable();
+        let mut m = serializer.serialize_map(Some(keys.len()))?;
+        for k in keys {
+            if let Some(v) = self.0.get(k) {
+                m.serialize_entry(k, &Canonical(v))?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ToolView<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    parameters: Canonical<'a>,
+    strict: Option<bool>,
+}
+
+#[derive(Serialize)]
+enum FormatView<'a> {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: &'a str,
+        schema: Canonical<'a>,
+        strict: bool,
+    },
+}
+
+/// Everything that shapes an answer, in a fixed field order.
+#[derive(Serialize)]
+struct KeyView<'a> {
+    v: u8,
+    model: &'a str,
+    messages: &'a [crate::Message],
+    tools: Vec<ToolView<'a>>,
+    tool_choice: &'a Option<crate::ToolChoice>,
+    parallel_tool_calls: Option<bool>,
+    response_format: Option<FormatView<'a>>,
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    max_tokens: Option<u32>,
+    stop: &'a [String],
+    seed: Option<u64>,
+    extra: CanonicalMap<'a>,
+}
+
+/// Feeds serialised bytes straight into the hash, without building a string.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
 /// The cache key of a request: lower-case hex SHA-256 over a canonical JSON encoding of the
 /// model and of everything that shapes the answer (messages, tools, tool choice, output
-/// format, sampling parameters, stop sequences, seed and provider extras). Caller metadata is
-/// not part of the key.
+/// format, sampling parameters, stop sequences, seed and provider extras; object keys inside
+/// JSON values sorted). Caller metadata is not part of the key.
 ///
 /// ```
 /// use ai_core::{ChatRequest, layers::cache_key};
@@ -131,24 +196,50 @@ fn write_canonical(v: &Value, out: &mut String) {
 /// assert_ne!(a, cache_key("m", &ChatRequest::user("hi!").temperature(0.0)));
 /// ```
 pub fn cache_key(model: &str, request: &ChatRequest) -> String {
-    let view = serde_json::json!({
-        "v": 1,
-        "model": model,
-        "messages": request.messages,
-        "tools": request.tools,
-        "tool_choice": request.tool_choice,
-        "parallel_tool_calls": request.parallel_tool_calls,
-        "response_format": request.response_format,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "max_tokens": request.max_tokens,
-        "stop": request.stop,
-        "seed": request.seed,
-        "extra": request.extra,
-    });
-    let mut canonical = String::with_capacity(256);
-    write_canonical(&view, &mut canonical);
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    use crate::ResponseFormat;
+    let view = KeyView {
+        v: 1,
+        model,
+        messages: &request.messages,
+        tools: request
+            .tools
+            .iter()
+            .map(|t| ToolView {
+                name: &t.name,
+                description: t.description.as_deref(),
+                parameters: Canonical(&t.parameters),
+                strict: t.strict,
+            })
+            .collect(),
+        tool_choice: &request.tool_choice,
+        parallel_tool_calls: request.parallel_tool_calls,
+        response_format: request.response_format.as_ref().map(|f| match f {
+            ResponseFormat::Text => FormatView::Text,
+            ResponseFormat::JsonObject => FormatView::JsonObject,
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => FormatView::JsonSchema {
+                name,
+                schema: Canonical(schema),
+                strict: *strict,
+            },
+        }),
+        temperature: request.temperature,
+        top_p: request.top_p,
+        max_tokens: request.max_tokens,
+        stop: &request.stop,
+        seed: request.seed,
+        extra: CanonicalMap(&request.extra),
+    };
+    let mut writer = HashWriter(Sha256::new());
+    // Serialising plain data into a hasher cannot fail; should it ever, the key still
+    // covers everything written before the failure and the model name.
+    if serde_json::to_writer(&mut writer, &view).is_err() {
+        writer.0.update(b"\0unserialisable");
+    }
+    hex::encode(writer.0.finalize())
 }
 
 /// Serves repeated requests from a [`CacheStore`].
@@ -334,6 +425,25 @@ mod tests {
         b.extra
             .insert("b".into(), serde_json::json!({"x": 2, "y": 1}));
         assert_eq!(cache_key("m", &a), cache_key("m", &b));
+    }
+
+    #[test]
+    fn key_ignores_key_order_inside_tool_schemas() {
+        let tool =
+            |params: Value| ChatRequest::user("x").tools(vec![crate::Tool::new("f", "d", params)]);
+        let a = tool(serde_json::json!({"type": "object", "properties": {"b": {}, "a": {}}}));
+        let mut reordered = serde_json::Map::new();
+        let mut props = serde_json::Map::new();
+        props.insert("a".into(), serde_json::json!({}));
+        props.insert("b".into(), serde_json::json!({}));
+        reordered.insert("properties".into(), Value::Object(props));
+        reordered.insert("type".into(), serde_json::json!("object"));
+        let b = tool(Value::Object(reordered));
+        assert_eq!(cache_key("m", &a), cache_key("m", &b));
+        assert_ne!(
+            cache_key("m", &a),
+            cache_key("m", &tool(serde_json::json!({})))
+        );
     }
 
     #[test]

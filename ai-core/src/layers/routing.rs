@@ -17,15 +17,24 @@ type Predicate = Arc<dyn Fn(&ChatRequest) -> bool + Send + Sync>;
 /// A condition on a request, with a reason recorded when it chooses a route.
 #[derive(Clone)]
 pub struct Rule {
-    reason: &'static str,
-    predicate: Predicate,
+    kind: RuleKind,
+}
+
+#[derive(Clone)]
+enum RuleKind {
+    Leaf {
+        reason: &'static str,
+        predicate: Predicate,
+    },
+    Any(Vec<Rule>),
 }
 
 impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rule")
-            .field("reason", &self.reason)
-            .finish()
+        match &self.kind {
+            RuleKind::Leaf { reason, .. } => f.debug_tuple("Rule").field(reason).finish(),
+            RuleKind::Any(rules) => f.debug_tuple("Rule::any").field(rules).finish(),
+        }
     }
 }
 
@@ -36,8 +45,10 @@ impl Rule {
         f: impl Fn(&ChatRequest) -> bool + Send + Sync + 'static,
     ) -> Self {
         Self {
-            reason,
-            predicate: Arc::new(f),
+            kind: RuleKind::Leaf {
+                reason,
+                predicate: Arc::new(f),
+            },
         }
     }
 
@@ -71,20 +82,24 @@ impl Rule {
         })
     }
 
-    /// Matches when any of `rules` matches; the reason is the first match's.
+    /// Matches when any of `rules` matches; the recorded reason is the matching rule's.
     pub fn any(rules: Vec<Rule>) -> Self {
-        let reason = rules.first().map_or("any", |r| r.reason);
-        Self::custom(reason, move |req| rules.iter().any(|r| (r.predicate)(req)))
+        Self {
+            kind: RuleKind::Any(rules),
+        }
     }
 
-    /// The reason recorded when this rule picks a route.
-    pub fn reason(&self) -> &'static str {
-        self.reason
+    /// The reason of the first part of this rule that matches `request`, if any.
+    pub fn matched(&self, request: &ChatRequest) -> Option<&'static str> {
+        match &self.kind {
+            RuleKind::Leaf { reason, predicate } => predicate(request).then_some(*reason),
+            RuleKind::Any(rules) => rules.iter().find_map(|r| r.matched(request)),
+        }
     }
 
     /// Whether the rule matches.
     pub fn matches(&self, request: &ChatRequest) -> bool {
-        (self.predicate)(request)
+        self.matched(request).is_some()
     }
 }
 
@@ -217,8 +232,8 @@ impl Router {
     /// The route name, the reason and the model for a request.
     pub fn choose(&self, request: &ChatRequest) -> (&str, &'static str, &Arc<dyn ChatModel>) {
         for route in &self.routes {
-            if route.rule.matches(request) {
-                return (&route.name, route.rule.reason, &route.model);
+            if let Some(reason) = route.rule.matched(request) {
+                return (&route.name, reason, &route.model);
             }
         }
         (&self.default_name, "default", &self.default_model)
@@ -232,7 +247,11 @@ impl Router {
             attr::ROUTE_REASON => reason
         )
         .increment(1);
-        tracing::info!(ai.route = name, ai.route.reason = reason, "route chosen");
+        // Recorded on the enclosing `gen_ai.chat` span when the telemetry layer is outside.
+        let span = tracing::Span::current();
+        span.record("ai.route", name);
+        span.record("ai.route.reason", reason);
+        tracing::debug!(ai.route = name, ai.route.reason = reason, "route chosen");
         if !self.keep_request_model {
             request.model = None;
         }
@@ -284,5 +303,19 @@ mod tests {
         ]);
         assert!(!rule.matches(&req));
         assert!(rule.matches(&ChatRequest::user("I am a@b.c")));
+    }
+
+    #[test]
+    fn any_reports_the_matching_reason() {
+        let rule = Rule::any(vec![
+            Rule::sensitivity_at_least(Sensitivity::Confidential),
+            Rule::contains_pii(|t| t.contains('@')),
+        ]);
+        assert_eq!(rule.matched(&ChatRequest::user("a@b.c")), Some("pii"));
+        assert_eq!(
+            rule.matched(&ChatRequest::user("x").sensitivity(Sensitivity::Restricted)),
+            Some("sensitivity")
+        );
+        assert_eq!(rule.matched(&ChatRequest::user("x")), None);
     }
 }

@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::Stream;
-use metrics::Label;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use metrics::{Counter, Histogram, Label, SharedString};
+use parking_lot::Mutex;
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -43,18 +47,20 @@ impl TelemetryLayer {
 
 impl Layer for TelemetryLayer {
     fn wrap_chat(&self, inner: Arc<dyn ChatModel>) -> Arc<dyn ChatModel> {
-        let provider: Arc<str> = Arc::from(inner.capabilities().provider.as_str());
-        Arc::new(TelemetryModel { inner, provider })
+        let caps = inner.capabilities();
+        let handles = HandleCache::new("chat", &caps.provider, &caps.model);
+        Arc::new(TelemetryModel { inner, handles })
     }
 
     fn wrap_embedding(&self, inner: Arc<dyn EmbeddingModel>) -> Arc<dyn EmbeddingModel> {
-        Arc::new(TelemetryEmbedding { inner })
+        let handles = HandleCache::new("embeddings", "", inner.model_name());
+        Arc::new(TelemetryEmbedding { inner, handles })
     }
 }
 
 struct TelemetryModel {
     inner: Arc<dyn ChatModel>,
-    provider: Arc<str>,
+    handles: HandleCache,
 }
 
 /// The span of one chat call. Field names match [`crate::names::attr`] (checked by a test).
@@ -71,73 +77,158 @@ fn chat_span(provider: &str, model: &str, streaming: bool) -> tracing::Span {
         gen_ai.response.finish_reasons = Empty,
         error.type = Empty,
         ai.streaming = streaming,
+        ai.route = Empty,
+        ai.route.reason = Empty,
     )
 }
 
+/// Label set of one (operation, provider, model), shared without copying.
 #[derive(Clone)]
 struct Labels {
-    base: [Label; 3],
+    base: Arc<[Label]>,
 }
 
 impl Labels {
-    fn new(op: &'static str, provider: &str, model: &str) -> Self {
+    fn new(op: &'static str, provider: &Arc<str>, model: Arc<str>) -> Self {
         Self {
-            base: [
+            base: Arc::from(vec![
                 Label::new(attr::OPERATION_NAME, op),
-                Label::new(attr::PROVIDER_NAME, provider.to_string()),
-                Label::new(attr::REQUEST_MODEL, model.to_string()),
-            ],
+                Label::new(
+                    attr::PROVIDER_NAME,
+                    SharedString::from_shared(provider.clone()),
+                ),
+                Label::new(attr::REQUEST_MODEL, SharedString::from_shared(model)),
+            ]),
         }
     }
 
     fn with(&self, extra: &[(&'static str, &'static str)]) -> Vec<Label> {
-        let mut v = self.base.to_vec();
+        let mut v = Vec::with_capacity(self.base.len() + extra.len());
+        v.extend(self.base.iter().cloned());
         v.extend(extra.iter().map(|(k, val)| Label::new(*k, *val)));
         v
     }
 }
 
-fn record_outcome(labels: &Labels, span: &tracing::Span, wall: Duration, err: Option<&AiError>) {
+/// Metric handles of the success path of one model, registered once and reused, so a call
+/// records its metrics without looking them up or allocating label sets.
+struct Handles {
+    labels: Labels,
+    duration_ok: Histogram,
+    requests_ok: Counter,
+    tokens_in: Histogram,
+    tokens_out: Histogram,
+    overhead: Histogram,
+    first_chunk: Histogram,
+}
+
+impl Handles {
+    fn new(labels: Labels) -> Self {
+        Self {
+            duration_ok: metrics::histogram!(metric::OPERATION_DURATION, labels.with(&[])),
+            requests_ok: metrics::counter!(metric::REQUESTS, labels.with(&[(attr::STATUS, "ok")])),
+            tokens_in: metrics::histogram!(
+                metric::TOKEN_USAGE,
+                labels.with(&[(attr::TOKEN_TYPE, "input")])
+            ),
+            tokens_out: metrics::histogram!(
+                metric::TOKEN_USAGE,
+                labels.with(&[(attr::TOKEN_TYPE, "output")])
+            ),
+            overhead: metrics::histogram!(metric::STACK_OVERHEAD, labels.with(&[])),
+            first_chunk: metrics::histogram!(metric::TIME_TO_FIRST_CHUNK, labels.with(&[])),
+            labels,
+        }
+    }
+}
+
+/// Per-model handles, created on a model's first call.
+struct HandleCache {
+    op: &'static str,
+    provider: Arc<str>,
+    default_model: Arc<str>,
+    default: OnceLock<Arc<Handles>>,
+    others: Mutex<HashMap<String, Arc<Handles>>>,
+}
+
+/// Models beyond this many distinct names share no cache entry (bounded memory).
+const MAX_CACHED_MODELS: usize = 256;
+
+impl HandleCache {
+    fn new(op: &'static str, provider: &str, default_model: &str) -> Self {
+        Self {
+            op,
+            provider: Arc::from(provider),
+            default_model: Arc::from(default_model),
+            default: OnceLock::new(),
+            others: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, model: Option<&str>) -> Arc<Handles> {
+        match model {
+            None => self.default_handles(),
+            Some(m) if *m == *self.default_model => self.default_handles(),
+            Some(m) => {
+                let mut others = self.others.lock();
+                if let Some(h) = others.get(m) {
+                    return h.clone();
+                }
+                let h = Arc::new(Handles::new(Labels::new(
+                    self.op,
+                    &self.provider,
+                    Arc::from(m),
+                )));
+                if others.len() < MAX_CACHED_MODELS {
+                    others.insert(m.to_string(), h.clone());
+                }
+                h
+            }
+        }
+    }
+
+    fn default_handles(&self) -> Arc<Handles> {
+        self.default
+            .get_or_init(|| {
+                Arc::new(Handles::new(Labels::new(
+                    self.op,
+                    &self.provider,
+                    self.default_model.clone(),
+                )))
+            })
+            .clone()
+    }
+}
+
+fn record_outcome(h: &Handles, span: &tracing::Span, wall: Duration, err: Option<&AiError>) {
     match err {
         None => {
-            metrics::histogram!(metric::OPERATION_DURATION, labels.with(&[]))
-                .record(wall.as_secs_f64());
-            metrics::counter!(metric::REQUESTS, labels.with(&[(attr::STATUS, "ok")])).increment(1);
+            h.duration_ok.record(wall.as_secs_f64());
+            h.requests_ok.increment(1);
         }
         Some(e) => {
             let kind = e.kind().as_str();
             span.record("error.type", kind);
             metrics::histogram!(
                 metric::OPERATION_DURATION,
-                labels.with(&[(attr::ERROR_TYPE, kind)])
+                h.labels.with(&[(attr::ERROR_TYPE, kind)])
             )
             .record(wall.as_secs_f64());
             metrics::counter!(
                 metric::REQUESTS,
-                labels.with(&[(attr::STATUS, "error"), (attr::ERROR_TYPE, kind)])
+                h.labels
+                    .with(&[(attr::STATUS, "error"), (attr::ERROR_TYPE, kind)])
             )
             .increment(1);
         }
     }
 }
 
-fn record_usage(labels: &Labels, span: &tracing::Span, usage: &Usage) {
+fn record_usage(h: &Handles, span: &tracing::Span, usage: &Usage) {
     span.record("gen_ai.usage.input_tokens", usage.input_tokens);
     span.record("gen_ai.usage.output_tokens", usage.output_tokens);
-    metrics::histogram!(
-        metric::TOKEN_USAGE,
-        labels.with(&[(attr::TOKEN_TYPE, "input")])
-    )
-    .record(usage.input_tokens as f64);
-    metrics::histogram!(
-        metric::TOKEN_USAGE,
-        labels.with(&[(attr::TOKEN_TYPE, "output")])
-    )
-    .record(usage.output_tokens as f64);
-}
-
-fn record_overhead(labels: &Labels, overhead: Duration) {
-    metrics::histogram!(metric::STACK_OVERHEAD, labels.with(&[])).record(overhead.as_secs_f64());
+    h.tokens_in.record(usage.input_tokens as f64);
+    h.tokens_out.record(usage.output_tokens as f64);
 }
 
 #[async_trait]
@@ -146,12 +237,12 @@ impl ChatModel for TelemetryModel {
         let start = Instant::now();
         let wait = request.metadata.wait.clone();
         let waited_before = wait.total();
+        let handles = self.handles.get(request.model.as_deref());
         let model = request
             .model
             .as_deref()
             .unwrap_or(&self.inner.capabilities().model);
-        let labels = Labels::new("chat", &self.provider, model);
-        let span = chat_span(&self.provider, model, false);
+        let span = chat_span(&self.handles.provider, model, false);
         let result = self.inner.generate(request).instrument(span.clone()).await;
         let wall = start.elapsed();
         match &result {
@@ -167,14 +258,16 @@ impl ChatModel for TelemetryModel {
                     response.finish_reason.as_str(),
                 );
                 if let Some(u) = &response.usage {
-                    record_usage(&labels, &span, u);
+                    record_usage(&handles, &span, u);
                 }
-                record_outcome(&labels, &span, wall, None);
+                record_outcome(&handles, &span, wall, None);
             }
-            Err(e) => record_outcome(&labels, &span, wall, Some(e)),
+            Err(e) => record_outcome(&handles, &span, wall, Some(e)),
         }
         let waited = wait.total().saturating_sub(waited_before);
-        record_overhead(&labels, wall.saturating_sub(waited));
+        handles
+            .overhead
+            .record(wall.saturating_sub(waited).as_secs_f64());
         result
     }
 
@@ -182,12 +275,12 @@ impl ChatModel for TelemetryModel {
         let start = Instant::now();
         let wait = request.metadata.wait.clone();
         let waited_before = wait.total();
+        let handles = self.handles.get(request.model.as_deref());
         let model = request
             .model
             .as_deref()
             .unwrap_or(&self.inner.capabilities().model);
-        let labels = Labels::new("chat", &self.provider, model);
-        let span = chat_span(&self.provider, model, true);
+        let span = chat_span(&self.handles.provider, model, true);
         let opened = self.inner.stream(request).instrument(span.clone()).await;
         let setup = start.elapsed();
         let setup_busy = setup.saturating_sub(wait.total().saturating_sub(waited_before));
@@ -195,7 +288,7 @@ impl ChatModel for TelemetryModel {
             Ok(inner) => Ok(Box::pin(TelemetryStream {
                 inner,
                 span,
-                labels,
+                handles,
                 start,
                 busy: setup_busy,
                 got_first: false,
@@ -205,8 +298,8 @@ impl ChatModel for TelemetryModel {
                 done: false,
             })),
             Err(e) => {
-                record_outcome(&labels, &span, setup, Some(&e));
-                record_overhead(&labels, setup_busy);
+                record_outcome(&handles, &span, setup, Some(&e));
+                handles.overhead.record(setup_busy.as_secs_f64());
                 Err(e)
             }
         }
@@ -220,7 +313,7 @@ impl ChatModel for TelemetryModel {
 struct TelemetryStream {
     inner: ChatStream,
     span: tracing::Span,
-    labels: Labels,
+    handles: Arc<Handles>,
     start: Instant,
     busy: Duration,
     got_first: bool,
@@ -238,7 +331,7 @@ impl TelemetryStream {
         self.done = true;
         let wall = self.start.elapsed();
         if let Some(u) = self.usage {
-            record_usage(&self.labels, &self.span, &u);
+            record_usage(&self.handles, &self.span, &u);
         }
         if let Some(f) = &self.finish {
             self.span
@@ -251,8 +344,8 @@ impl TelemetryStream {
         } else {
             self.error.as_ref()
         };
-        record_outcome(&self.labels, &self.span, wall, err);
-        record_overhead(&self.labels, self.busy);
+        record_outcome(&self.handles, &self.span, wall, err);
+        self.handles.overhead.record(self.busy.as_secs_f64());
     }
 }
 
@@ -273,7 +366,8 @@ impl Stream for TelemetryStream {
             Poll::Ready(Some(Ok(event))) => {
                 if !this.got_first && event.is_content() {
                     this.got_first = true;
-                    metrics::histogram!(metric::TIME_TO_FIRST_CHUNK, this.labels.with(&[]))
+                    this.handles
+                        .first_chunk
                         .record(this.start.elapsed().as_secs_f64());
                 }
                 match event {
@@ -313,6 +407,7 @@ impl Drop for TelemetryStream {
 
 struct TelemetryEmbedding {
     inner: Arc<dyn EmbeddingModel>,
+    handles: HandleCache,
 }
 
 #[async_trait]
@@ -326,9 +421,9 @@ impl EmbeddingModel for TelemetryEmbedding {
             gen_ai.request.model = model.as_str(),
             error.type = Empty,
         );
-        let labels = Labels::new("embeddings", "", &model);
+        let handles = self.handles.get(None);
         let result = self.inner.embed(texts).instrument(span.clone()).await;
-        record_outcome(&labels, &span, start.elapsed(), result.as_ref().err());
+        record_outcome(&handles, &span, start.elapsed(), result.as_ref().err());
         result
     }
     fn dimensions(&self) -> usize {

@@ -30,8 +30,12 @@ pub fn decode_response(
     body: &[u8],
     keep_raw: bool,
 ) -> Result<ChatResponse> {
-    let parsed: Response =
+    // One parse into a tree, then a typed view of it: the tree keeps the vendor fields
+    // (`timings`, `prompt_filter_results`…) for `extra` and the raw payload when asked.
+    let tree: Value =
         serde_json::from_slice(body).map_err(|e| decode_error(provider, "response", e, body))?;
+    let parsed = <Response as serde::Deserialize>::deserialize(&tree)
+        .map_err(|e| decode_error(provider, "response", e, body))?;
     if let Some(err) = &parsed.error {
         return Err(error_map::from_stream_error(
             provider,
@@ -76,9 +80,11 @@ pub fn decode_response(
     if let Some(fp) = parsed.system_fingerprint {
         extra.insert("system_fingerprint".into(), Value::String(fp));
     }
-    for (k, v) in parsed.rest {
-        if !matches!(k.as_str(), "object" | "created") {
-            extra.insert(k, v);
+    if let Value::Object(map) = &tree {
+        for (k, v) in map {
+            if !wire::KNOWN_FIELDS.contains(&k.as_str()) {
+                extra.insert(k.clone(), v.clone());
+            }
         }
     }
     let tool_calls = msg
@@ -107,11 +113,7 @@ pub fn decode_response(
         message.content.clear();
     }
     message.tool_calls = tool_calls;
-    let raw = if keep_raw {
-        serde_json::from_slice(body).ok()
-    } else {
-        None
-    };
+    let raw = keep_raw.then_some(tree);
     Ok(ChatResponse {
         id: parsed.id,
         model: parsed.model,
@@ -189,19 +191,8 @@ impl ChunkDecoder {
         if data.is_empty() {
             return;
         }
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                out.push_back(Err(decode_error(
-                    self.provider,
-                    "stream chunk",
-                    e,
-                    data.as_bytes(),
-                )));
-                return;
-            }
-        };
-        if ev.event == "error" || value.get("error").is_some_and(|e| !e.is_null()) {
+        if ev.event == "error" {
+            let value = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
             out.push_back(Err(error_map::from_stream_error(
                 self.provider,
                 &value,
@@ -209,7 +200,7 @@ impl ChunkDecoder {
             )));
             return;
         }
-        let chunk: Response = match serde_json::from_value(value) {
+        let chunk: Response = match serde_json::from_str(data) {
             Ok(c) => c,
             Err(e) => {
                 out.push_back(Err(decode_error(
@@ -221,6 +212,15 @@ impl ChunkDecoder {
                 return;
             }
         };
+        if let Some(err) = chunk.error.as_ref().filter(|e| !e.is_null()) {
+            let value = serde_json::json!({ "error": err });
+            out.push_back(Err(error_map::from_stream_error(
+                self.provider,
+                &value,
+                data,
+            )));
+            return;
+        }
         if !self.started && (chunk.id.is_some() || chunk.model.is_some()) {
             self.started = true;
             out.push_back(Ok(StreamEvent::Start {
@@ -304,6 +304,10 @@ impl ChunkDecoder {
     }
 }
 
+/// How long to keep reading after `[DONE]` for the body's proper end, so the connection can go
+/// back to the pool instead of being closed.
+pub const DRAIN_AFTER_DONE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Decode a Chat Completions SSE byte stream into stream events.
 ///
 /// Public so that recorded streams can be replayed through exactly the code the provider uses.
@@ -315,15 +319,22 @@ where
         sse: SseStream::new(bytes),
         decoder: ChunkDecoder::new(provider),
         ready: VecDeque::new(),
-        finished: false,
+        state: State::Reading,
     })
+}
+
+enum State {
+    Reading,
+    /// `[DONE]` arrived: events are all out; read the body's end (bounded) for connection reuse.
+    Draining(Pin<Box<tokio::time::Sleep>>),
+    Finished,
 }
 
 struct EventStream<S> {
     sse: SseStream<S>,
     decoder: ChunkDecoder,
     ready: VecDeque<Result<StreamEvent>>,
-    finished: bool,
+    state: State,
 }
 
 impl<S> Stream for EventStream<S>
@@ -333,33 +344,53 @@ where
     type Item = Result<StreamEvent>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        use std::future::Future as _;
         let this = &mut *self;
         loop {
             if let Some(item) = this.ready.pop_front() {
                 if item.is_err() {
-                    this.finished = true;
+                    this.state = State::Finished;
                     this.ready.clear();
                 }
                 return Poll::Ready(Some(item));
             }
-            if this.finished {
-                return Poll::Ready(None);
+            match &mut this.state {
+                State::Finished => return Poll::Ready(None),
+                State::Draining(deadline) => {
+                    // Whatever comes after `[DONE]` is ignored; only the end matters.
+                    loop {
+                        match Pin::new(&mut this.sse).poll_next(cx) {
+                            Poll::Ready(Some(Ok(_))) => continue,
+                            Poll::Ready(Some(Err(_))) | Poll::Ready(None) => {
+                                this.state = State::Finished;
+                                return Poll::Ready(None);
+                            }
+                            Poll::Pending => break,
+                        }
+                    }
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        this.state = State::Finished;
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Pending;
+                }
+                State::Reading => {}
             }
             match Pin::new(&mut this.sse).poll_next(cx) {
                 Poll::Ready(Some(Ok(ev))) => {
                     this.decoder.on_event(&ev, &mut this.ready);
                     if this.decoder.is_done() {
-                        // `[DONE]` is final: do not wait for the server to close the body.
-                        this.finished = true;
                         this.decoder.on_end(&mut this.ready);
+                        this.state =
+                            State::Draining(Box::pin(tokio::time::sleep(DRAIN_AFTER_DONE)));
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    this.finished = true;
+                    this.state = State::Finished;
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {
-                    this.finished = true;
+                    this.state = State::Finished;
                     this.decoder.on_end(&mut this.ready);
                 }
                 Poll::Pending => return Poll::Pending,

@@ -257,11 +257,15 @@ impl OpenAiBuilder {
             Flavor::OpenAi => MaxTokensField::MaxCompletionTokens,
             _ => MaxTokensField::MaxTokens,
         });
+        // Parsed once here rather than on every request.
+        let parse = |u: String| {
+            reqwest::Url::parse(&u).map_err(|e| AiError::config(format!("invalid URL `{u}`: {e}")))
+        };
         Ok(OpenAiProvider {
             shared: Arc::new(Shared {
                 client,
-                chat_url,
-                embed_url,
+                chat_url: parse(chat_url)?,
+                embed_url: parse(embed_url)?,
                 headers,
                 provider: self.provider_name,
                 embedding_model: self.embedding_model.unwrap_or_else(|| model.clone()),
@@ -279,8 +283,8 @@ impl OpenAiBuilder {
 
 struct Shared {
     client: reqwest::Client,
-    chat_url: String,
-    embed_url: String,
+    chat_url: reqwest::Url,
+    embed_url: reqwest::Url,
     headers: HeaderMap,
     provider: &'static str,
     embedding_model: String,
@@ -300,7 +304,7 @@ impl std::fmt::Debug for OpenAiProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiProvider")
             .field("provider", &self.shared.provider)
-            .field("chat_url", &self.shared.chat_url)
+            .field("chat_url", &self.shared.chat_url.as_str())
             .field("model", &self.shared.capabilities.model)
             .finish_non_exhaustive()
     }
@@ -350,10 +354,10 @@ impl OpenAiProvider {
         )
     }
 
-    fn post(&self, url: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
+    fn post(&self, url: &reqwest::Url, body: Vec<u8>) -> reqwest::RequestBuilder {
         self.shared
             .client
-            .post(url)
+            .post(url.clone())
             .headers(self.shared.headers.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)

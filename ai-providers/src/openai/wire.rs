@@ -20,10 +20,19 @@ pub(crate) struct Response {
     pub system_fingerprint: Option<String>,
     #[serde(default)]
     pub error: Option<Value>,
-    /// Fields this toolkit has no typed home for (`timings`, `prompt_filter_results`…).
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
 }
+
+/// Top-level fields of a response that have a typed home; the others go to `extra`.
+pub(crate) const KNOWN_FIELDS: [&str; 8] = [
+    "id",
+    "model",
+    "choices",
+    "usage",
+    "system_fingerprint",
+    "error",
+    "object",
+    "created",
+];
 
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct Choice {
