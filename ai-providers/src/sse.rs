@@ -140,10 +140,8 @@ impl SseDecoder {
                 self.has_data = true;
             }
             b"event" => self.event = value.into_owned(),
-            b"id" => {
-                if !value.contains('\0') {
-                    self.id = Some(value.into_owned());
-                }
+            b"id" if !value.contains('\0') => {
+                self.id = Some(value.into_owned());
             }
             b"retry" => {
                 if let Ok(ms) = value.parse::<u64>() {

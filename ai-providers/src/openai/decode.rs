@@ -240,10 +240,10 @@ impl ChunkDecoder {
                 {
                     out.push_back(Ok(StreamEvent::ReasoningDelta { text: r }));
                 }
-                if let Some(t) = delta.content.as_ref().and_then(wire::content_text) {
-                    if !t.is_empty() {
-                        out.push_back(Ok(StreamEvent::TextDelta { text: t }));
-                    }
+                if let Some(t) = delta.content.as_ref().and_then(wire::content_text)
+                    && !t.is_empty()
+                {
+                    out.push_back(Ok(StreamEvent::TextDelta { text: t }));
                 }
                 if let Some(r) = delta.refusal.filter(|r| !r.is_empty()) {
                     self.refusal = true;
