@@ -4,6 +4,7 @@
 #   scripts/services.sh install   # idempotent: Python venv + llama.cpp server wheel + GGUF model
 #   scripts/services.sh start     # install, then start every peer and wait until each answers
 #   scripts/services.sh stop      # stop what `start` started (by PID file)
+#   scripts/services.sh status    # exit 0 when every server answers
 #   scripts/services.sh env       # print the environment variables the tests read
 #
 # Everything lives under $AI_CACHE_DIR (default: .cache/ in the repository), which git ignores.
@@ -46,7 +47,13 @@ install() {
   fi
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating Python venv in $VENV"
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV" >"$LOGS/venv.log" 2>&1; then
+      log "python3 -m venv failed; installing python3-venv"
+      rm -rf "$VENV"
+      apt-get update -q >"$LOGS/apt.log" 2>&1
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >>"$LOGS/apt.log" 2>&1
+      python3 -m venv "$VENV"
+    fi
   fi
   if ! "$VENV/bin/python" -c "import xllamacpp" >/dev/null 2>&1; then
     log "installing xllamacpp==$XLLAMACPP_VERSION"
@@ -96,6 +103,11 @@ start() {
   log "llama.cpp chat server on 127.0.0.1:$LLM_PORT, embeddings server on 127.0.0.1:$LLM_EMB_PORT"
 }
 
+status() {
+  curl -sf -o /dev/null "http://127.0.0.1:$LLM_PORT/health" &&
+    curl -sf -o /dev/null "http://127.0.0.1:$LLM_EMB_PORT/health"
+}
+
 stop() {
   local f
   for f in "$RUN"/*.pid; do
@@ -115,6 +127,7 @@ case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
+  status) status ;;
   env) print_env ;;
-  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
 esac

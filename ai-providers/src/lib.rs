@@ -11,6 +11,32 @@
 //! Shared plumbing: one `reqwest` client per provider (or the caller's), timeouts on every
 //! call ([`http::HttpOptions`]), an SSE decoder that is exact under any chunking ([`sse`]),
 //! status-and-body to [`ai_core::AiError`] mapping ([`error_map`]), and [`from_env`].
+//!
+//! A provider composed with the `ai-core` layers (the README's example, compiled here):
+//!
+//! ```no_run
+//! use std::{sync::Arc, time::Duration};
+//! use ai_core::{ChatModel, ChatRequest, layers::*};
+//! use ai_providers::openai::OpenAiProvider;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let metrics = ai_core::prometheus::install_recorder()?;           // serve metrics.render()
+//! let provider = Arc::new(OpenAiProvider::openai(std::env::var("OPENAI_API_KEY")?)
+//!     .model("gpt-4o-mini").build()?);
+//! let prices = Arc::new(PriceTable::with_defaults());                   // override as needed
+//! let model = Stack::new()                                              // outermost first
+//!     .layer(TelemetryLayer::new())                                     // spans + GenAI metrics
+//!     .layer(TimeoutLayer::new().total(Duration::from_secs(30)).first_chunk(Duration::from_secs(5)))
+//!     .layer(CacheLayer::in_memory(64 << 20, Duration::from_secs(600)))
+//!     .layer(RateLimitLayer::new(Limits { requests_per_minute: Some(60),
+//!             cost_per_day_micros: Some(5_000_000), ..Limits::default() }).prices(prices.clone()))
+//!     .layer(CostLayer::new(prices, Arc::new(InMemoryCostLedger::new())))
+//!     .layer(RetryLayer::default())                                     // backoff, Retry-After, budget
+//!     .build_chat(provider);
+//! let answer = model.generate(ChatRequest::user("Hello").temperature(0.0).key("tenant-42")).await?;
+//! println!("{} (cost {:?} n$)", answer.text(), answer.meta.cost_nanos);
+//! # drop(metrics); Ok(()) }
+//! ```
 
 #[cfg(feature = "openai")]
 pub mod env;

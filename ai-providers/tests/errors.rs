@@ -275,3 +275,30 @@ async fn api_keys_are_sent_but_never_shown() {
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
     assert!(body.get("max_tokens").is_none() || body["max_tokens"].is_number());
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let big = "x".repeat(4096);
+    for chunked in [false, true] {
+        let body = big.clone();
+        let server = MockServer::start(move |_| {
+            let r = MockResponse::json(200, body.clone());
+            if chunked { r.chunked() } else { r }
+        })
+        .await
+        .unwrap();
+        let p = OpenAiProvider::compatible(server.url("/v1"), "mock")
+            .model("m")
+            .http_options(ai_providers::http::HttpOptions {
+                max_response_bytes: 1000,
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        let e = ai_core::ChatModel::generate(&p, ChatRequest::user("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.message().contains("1000-byte limit"), "{e}");
+    }
+}

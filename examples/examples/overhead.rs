@@ -318,6 +318,7 @@ async fn bench(requests: usize, layers: &str, provider_only: bool) -> Result<(),
     let _prom = ai_core::prometheus::install_recorder().map_err(|e| e.to_string())?;
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::sink)
+        .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
     let _ = tracing::subscriber::set_global_default(subscriber);

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::layers::Layer;
+use crate::layers::counters::KeyedCounters;
 use crate::model::{Capabilities, ChatModel};
 use crate::names::{attr, metric};
 use crate::request::{CacheMode, ChatRequest};
@@ -32,7 +33,7 @@ pub trait CacheStore: Send + Sync {
 /// In-process store on `moka`, bounded by approximate size in bytes, with per-entry TTL.
 #[derive(Clone)]
 pub struct MokaCacheStore {
-    cache: moka::future::Cache<String, (Arc<ChatResponse>, Duration)>,
+    cache: moka::sync::Cache<String, (Arc<ChatResponse>, Duration)>,
 }
 
 struct PerEntryTtl;
@@ -57,7 +58,7 @@ fn approx_size(r: &ChatResponse) -> u32 {
 impl MokaCacheStore {
     /// A store holding at most about `max_bytes` of responses.
     pub fn new(max_bytes: u64) -> Self {
-        let cache = moka::future::Cache::builder()
+        let cache = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|k: &String, v: &(Arc<ChatResponse>, Duration)| {
                 approx_size(&v.0).saturating_add(u32::try_from(k.len()).unwrap_or(u32::MAX))
@@ -76,13 +77,11 @@ impl MokaCacheStore {
 #[async_trait]
 impl CacheStore for MokaCacheStore {
     async fn get(&self, key: &str) -> Result<Option<ChatResponse>> {
-        Ok(self.cache.get(key).await.map(|(r, _)| (*r).clone()))
+        Ok(self.cache.get(key).map(|(r, _)| (*r).clone()))
     }
 
     async fn put(&self, key: &str, value: ChatResponse, ttl: Duration) -> Result<()> {
-        self.cache
-            .insert(key.to_string(), (Arc::new(value), ttl))
-            .await;
+        self.cache.insert(key.to_string(), (Arc::new(value), ttl));
         Ok(())
     }
 }
@@ -255,6 +254,7 @@ pub struct CacheLayer {
     store: Arc<dyn CacheStore>,
     ttl: Duration,
     nondeterministic: bool,
+    counters: Arc<KeyedCounters<&'static str>>,
 }
 
 impl CacheLayer {
@@ -264,6 +264,7 @@ impl CacheLayer {
             store,
             ttl,
             nondeterministic: false,
+            counters: Arc::default(),
         }
     }
 
@@ -293,8 +294,13 @@ struct CacheModel {
     cfg: CacheLayer,
 }
 
-fn count(result: &'static str) {
-    metrics::counter!(metric::CACHE_REQUESTS, attr::CACHE_RESULT => result).increment(1);
+fn count(counters: &KeyedCounters<&'static str>, result: &'static str) {
+    counters.add(result, 1, || {
+        (
+            result,
+            metrics::counter!(metric::CACHE_REQUESTS, attr::CACHE_RESULT => result),
+        )
+    });
 }
 
 fn storable(r: &ChatResponse) -> bool {
@@ -309,7 +315,7 @@ impl CacheModel {
             CacheMode::Default => self.cfg.nondeterministic || request.is_deterministic(),
         };
         if !allowed {
-            count("bypass");
+            count(&self.cfg.counters, "bypass");
             return None;
         }
         let model = request
@@ -322,16 +328,16 @@ impl CacheModel {
     async fn lookup(&self, key: &str) -> Option<ChatResponse> {
         match self.cfg.store.get(key).await {
             Ok(Some(mut hit)) => {
-                count("hit");
+                count(&self.cfg.counters, "hit");
                 hit.meta.cache_hit = true;
                 Some(hit)
             }
             Ok(None) => {
-                count("miss");
+                count(&self.cfg.counters, "miss");
                 None
             }
             Err(err) => {
-                count("miss");
+                count(&self.cfg.counters, "miss");
                 tracing::warn!(error = %err, "cache lookup failed; calling the model");
                 None
             }

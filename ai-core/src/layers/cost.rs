@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 
 use crate::error::Result;
 use crate::layers::Layer;
+use crate::layers::counters::KeyedCounters;
 use crate::model::{Capabilities, ChatModel};
 use crate::names::metric;
 use crate::request::ChatRequest;
@@ -212,7 +213,7 @@ type LedgerRow = (Cost, Usage, u64);
 /// Totals per key and model, in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryCostLedger {
-    totals: Mutex<HashMap<(String, String), LedgerRow>>,
+    totals: Mutex<HashMap<String, HashMap<String, LedgerRow>>>,
 }
 
 impl InMemoryCostLedger {
@@ -226,10 +227,8 @@ impl InMemoryCostLedger {
         let nanos = self
             .totals
             .lock()
-            .iter()
-            .filter(|((k, _), _)| k == key)
-            .map(|(_, (c, _, _))| c.nanos)
-            .sum();
+            .get(key)
+            .map_or(0, |models| models.values().map(|(c, _, _)| c.nanos).sum());
         Cost { nanos }
     }
 
@@ -239,7 +238,11 @@ impl InMemoryCostLedger {
             .totals
             .lock()
             .iter()
-            .map(|((k, m), (c, u, n))| (k.clone(), m.clone(), *c, *u, *n))
+            .flat_map(|(k, models)| {
+                models
+                    .iter()
+                    .map(move |(m, (c, u, n))| (k.clone(), m.clone(), *c, *u, *n))
+            })
             .collect();
         rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         rows
@@ -249,9 +252,18 @@ impl InMemoryCostLedger {
 impl CostLedger for InMemoryCostLedger {
     fn record(&self, key: &str, model: &str, cost: Cost, usage: &Usage) {
         let mut totals = self.totals.lock();
-        let entry = totals
-            .entry((key.to_string(), model.to_string()))
-            .or_default();
+        if !totals.contains_key(key) {
+            totals.insert(key.to_string(), HashMap::new());
+        }
+        let Some(models) = totals.get_mut(key) else {
+            return;
+        };
+        if !models.contains_key(model) {
+            models.insert(model.to_string(), LedgerRow::default());
+        }
+        let Some(entry) = models.get_mut(model) else {
+            return;
+        };
         entry.0.nanos = entry.0.nanos.saturating_add(cost.nanos);
         entry.1.input_tokens += usage.input_tokens;
         entry.1.output_tokens += usage.output_tokens;
@@ -271,12 +283,17 @@ impl CostLedger for InMemoryCostLedger {
 pub struct CostLayer {
     prices: Arc<PriceTable>,
     ledger: Arc<dyn CostLedger>,
+    counters: Arc<KeyedCounters<String>>,
 }
 
 impl CostLayer {
     /// A layer pricing with `prices` and recording into `ledger`.
     pub fn new(prices: Arc<PriceTable>, ledger: Arc<dyn CostLedger>) -> Self {
-        Self { prices, ledger }
+        Self {
+            prices,
+            ledger,
+            counters: Arc::default(),
+        }
     }
 }
 
@@ -297,8 +314,11 @@ struct CostModel {
 fn record(cfg: &CostLayer, key: &str, model: &str, usage: &Usage) -> Cost {
     let cost = cfg.prices.cost(model, usage);
     cfg.ledger.record(key, model, cost, usage);
-    metrics::counter!(metric::COST, crate::names::attr::REQUEST_MODEL => model.to_string())
-        .increment(cost.nanos);
+    cfg.counters.add(model, cost.nanos, || {
+        let c =
+            metrics::counter!(metric::COST, crate::names::attr::REQUEST_MODEL => model.to_string());
+        (model.to_string(), c)
+    });
     cost
 }
 

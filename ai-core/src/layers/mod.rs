@@ -22,6 +22,7 @@ use crate::model::{ChatModel, EmbeddingModel};
 pub mod cache;
 pub mod concurrency;
 pub mod cost;
+mod counters;
 pub mod rate_limit;
 pub mod retry;
 pub mod routing;

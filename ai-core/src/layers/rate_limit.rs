@@ -215,9 +215,15 @@ impl LimitStore for InMemoryLimitStore {
         if keys.len() >= self.max_keys && !keys.contains_key(key) {
             keys.retain(|_, b| !b.is_full(limits, now));
         }
-        let entry = keys
-            .entry(key.to_string())
-            .or_insert(KeyBuckets { buckets: [None; 5] });
+        if !keys.contains_key(key) {
+            keys.insert(key.to_string(), KeyBuckets { buckets: [None; 5] });
+        }
+        let Some(entry) = keys.get_mut(key) else {
+            return Err(AiError::new(
+                ErrorKind::Provider,
+                "rate limiter state missing",
+            ));
+        };
         // Check every bucket first; take only if all have room.
         let mut denied: Option<(LimitKind, Duration)> = None;
         for kind in ALL_LIMITS {

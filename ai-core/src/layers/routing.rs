@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::layers::counters::KeyedCounters;
 use crate::message::Role;
 use crate::model::{Capabilities, ChatModel};
 use crate::names::{attr, metric};
@@ -190,6 +191,7 @@ impl RouterBuilder {
             default_model: self.default_model,
             keep_request_model: self.keep_request_model,
             capabilities,
+            counters: KeyedCounters::default(),
         }
     }
 }
@@ -216,6 +218,7 @@ pub struct Router {
     default_model: Arc<dyn ChatModel>,
     keep_request_model: bool,
     capabilities: Capabilities,
+    counters: KeyedCounters<(usize, &'static str)>,
 }
 
 impl Router {
@@ -231,22 +234,38 @@ impl Router {
 
     /// The route name, the reason and the model for a request.
     pub fn choose(&self, request: &ChatRequest) -> (&str, &'static str, &Arc<dyn ChatModel>) {
-        for route in &self.routes {
+        let (_, name, reason, model) = self.choose_indexed(request);
+        (name, reason, model)
+    }
+
+    /// As [`Router::choose`], with the route's position (`usize::MAX` for the default).
+    fn choose_indexed(
+        &self,
+        request: &ChatRequest,
+    ) -> (usize, &str, &'static str, &Arc<dyn ChatModel>) {
+        for (i, route) in self.routes.iter().enumerate() {
             if let Some(reason) = route.rule.matched(request) {
-                return (&route.name, reason, &route.model);
+                return (i, &route.name, reason, &route.model);
             }
         }
-        (&self.default_name, "default", &self.default_model)
+        (
+            usize::MAX,
+            &self.default_name,
+            "default",
+            &self.default_model,
+        )
     }
 
     fn pick(&self, mut request: ChatRequest) -> (String, Arc<dyn ChatModel>, ChatRequest) {
-        let (name, reason, model) = self.choose(&request);
-        metrics::counter!(
-            metric::ROUTE_DECISIONS,
-            attr::ROUTE => name.to_string(),
-            attr::ROUTE_REASON => reason
-        )
-        .increment(1);
+        let (index, name, reason, model) = self.choose_indexed(&request);
+        self.counters.add(&(index, reason), 1, || {
+            let c = metrics::counter!(
+                metric::ROUTE_DECISIONS,
+                attr::ROUTE => name.to_string(),
+                attr::ROUTE_REASON => reason
+            );
+            ((index, reason), c)
+        });
         // Recorded on the enclosing `gen_ai.chat` span when the telemetry layer is outside.
         let span = tracing::Span::current();
         span.record("ai.route", name);

@@ -271,6 +271,7 @@ impl OpenAiBuilder {
                 embedding_model: self.embedding_model.unwrap_or_else(|| model.clone()),
                 embedding_dimensions: self.embedding_dimensions,
                 request_timeout: self.http.request_timeout,
+                max_response_bytes: self.http.max_response_bytes,
                 encode: EncodeOptions {
                     max_tokens_field,
                     stream_usage: self.stream_usage,
@@ -290,6 +291,7 @@ struct Shared {
     embedding_model: String,
     embedding_dimensions: Option<usize>,
     request_timeout: std::time::Duration,
+    max_response_bytes: usize,
     encode: EncodeOptions,
     capabilities: Capabilities,
 }
@@ -384,8 +386,13 @@ impl ChatModel for OpenAiProvider {
         let builder = self
             .post(&self.shared.chat_url, body)
             .timeout(self.shared.request_timeout);
-        let bytes =
-            http::send_and_read(self.shared.provider, builder, &request.metadata.wait).await?;
+        let bytes = http::send_and_read(
+            self.shared.provider,
+            builder,
+            &request.metadata.wait,
+            self.shared.max_response_bytes,
+        )
+        .await?;
         decode_response(self.shared.provider, &bytes, request.keep_raw)
     }
 
@@ -448,7 +455,13 @@ impl EmbeddingModel for OpenAiProvider {
         let builder = self
             .post(&self.shared.embed_url, body)
             .timeout(self.shared.request_timeout);
-        let bytes = http::send_and_read(self.shared.provider, builder, &wait).await?;
+        let bytes = http::send_and_read(
+            self.shared.provider,
+            builder,
+            &wait,
+            self.shared.max_response_bytes,
+        )
+        .await?;
         tracing::trace!(
             elapsed_ms = start.elapsed().as_millis() as u64,
             "embeddings received"
