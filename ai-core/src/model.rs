@@ -1,7 +1,5 @@
 //! The three model contracts: [`ChatModel`], [`EmbeddingModel`] and [`Reranker`].
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -68,19 +66,6 @@ pub trait ChatModel: Send + Sync {
     fn capabilities(&self) -> &Capabilities;
 }
 
-#[async_trait]
-impl<T: ChatModel + ?Sized> ChatModel for Arc<T> {
-    async fn generate(&self, request: ChatRequest) -> Result<ChatResponse> {
-        (**self).generate(request).await
-    }
-    async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        (**self).stream(request).await
-    }
-    fn capabilities(&self) -> &Capabilities {
-        (**self).capabilities()
-    }
-}
-
 /// An embedding vector.
 pub type Embedding = Vec<f32>;
 
@@ -100,22 +85,6 @@ pub trait EmbeddingModel: Send + Sync {
     fn model_name(&self) -> &str;
 }
 
-#[async_trait]
-impl<T: EmbeddingModel + ?Sized> EmbeddingModel for Arc<T> {
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Embedding>> {
-        (**self).embed(texts).await
-    }
-    fn dimensions(&self) -> usize {
-        (**self).dimensions()
-    }
-    fn max_batch(&self) -> usize {
-        (**self).max_batch()
-    }
-    fn model_name(&self) -> &str {
-        (**self).model_name()
-    }
-}
-
 /// A document's relevance to a query.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
@@ -130,11 +99,4 @@ pub struct Scored {
 pub trait Reranker: Send + Sync {
     /// Scores for the documents, sorted by descending score.
     async fn rerank(&self, query: &str, documents: &[String]) -> Result<Vec<Scored>>;
-}
-
-#[async_trait]
-impl<T: Reranker + ?Sized> Reranker for Arc<T> {
-    async fn rerank(&self, query: &str, documents: &[String]) -> Result<Vec<Scored>> {
-        (**self).rerank(query, documents).await
-    }
 }
