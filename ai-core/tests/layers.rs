@@ -495,8 +495,13 @@ fn telemetry_records_genai_metrics_and_overhead() {
                 ])
                 .named("openai", "gpt-4o-mini"),
             );
-            let model = Stack::new().layer(TelemetryLayer::new()).build_chat(inner);
-            model.generate(ChatRequest::user("a")).await.unwrap();
+            let router = Arc::new(
+                Router::builder("cloud", inner.clone())
+                    .route("local", Rule::contains_pii(|t| t.contains('@')), inner)
+                    .build(),
+            );
+            let model = Stack::new().layer(TelemetryLayer::new()).build_chat(router);
+            model.generate(ChatRequest::user("a@b.c")).await.unwrap();
             collect_stream(model.stream(ChatRequest::user("b")).await.unwrap())
                 .await
                 .unwrap();
@@ -513,6 +518,12 @@ fn telemetry_records_genai_metrics_and_overhead() {
     assert!(!find("gen_ai.client.operation.duration").is_empty());
     assert!(!find("gen_ai.client.operation.time_to_first_chunk").is_empty());
     assert!(!find("ai.stack.overhead").is_empty());
+    let routes = find("ai.route.decisions");
+    assert!(routes.iter().any(|(k, ..)| {
+        k.key()
+            .labels()
+            .any(|l| l.key() == "ai.route.reason" && l.value() == "pii")
+    }));
     let tokens = find("gen_ai.client.token.usage");
     assert_eq!(tokens.len(), 2, "input and output series");
     let requests = find("ai.requests");
@@ -577,6 +588,34 @@ async fn composed_stack_retries_caches_limits_and_prices() {
     assert_eq!(ledger.snapshot().len(), 1);
 }
 
+#[cfg(feature = "prometheus")]
+#[test]
+fn prometheus_renders_the_genai_metrics() {
+    let recorder = ai_core::prometheus::build_recorder().unwrap();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let inner = Arc::new(ScriptedModel::new(vec![reply_with_usage("a", 10, 3)]));
+            let model = Stack::new().layer(TelemetryLayer::new()).build_chat(inner);
+            model.generate(ChatRequest::user("a")).await.unwrap();
+        });
+    });
+    let text = handle.render();
+    for name in [
+        "gen_ai_client_operation_duration_bucket",
+        "gen_ai_client_token_usage_bucket",
+        "ai_stack_overhead_bucket",
+        "ai_requests",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert!(text.contains("gen_ai_token_type=\"input\""));
+}
+
 #[cfg(feature = "tower")]
 #[tokio::test]
 async fn tower_adapters_work_both_ways() {
@@ -589,4 +628,64 @@ async fn tower_adapters_work_both_ways() {
     let back = ServiceModel::new(svc, inner.capabilities().clone());
     let s = back.stream(ChatRequest::user("y")).await.unwrap();
     assert_eq!(collect_stream(s).await.unwrap().text(), "via tower");
+}
+
+// ---------------------------------------------------------------- embeddings
+
+struct FlakyEmbedder {
+    failures: std::sync::atomic::AtomicU32,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl ai_core::EmbeddingModel for FlakyEmbedder {
+    async fn embed(&self, texts: &[String]) -> ai_core::Result<Vec<ai_core::Embedding>> {
+        tokio::time::sleep(self.delay).await;
+        if self
+            .failures
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+        {
+            return Err(AiError::new(ErrorKind::Unavailable, "flaky"));
+        }
+        Ok(texts.iter().map(|t| vec![t.len() as f32, 1.0]).collect())
+    }
+    fn dimensions(&self) -> usize {
+        2
+    }
+    fn max_batch(&self) -> usize {
+        16
+    }
+    fn model_name(&self) -> &str {
+        "flaky-embedder"
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn embedding_stack_retries_and_times_out() {
+    let stack = Stack::new()
+        .layer(TelemetryLayer::new())
+        .layer(TimeoutLayer::new().total(Duration::from_secs(5)))
+        .layer(fast_retry());
+    let model = stack.build_embedding(Arc::new(FlakyEmbedder {
+        failures: 2.into(),
+        delay: Duration::from_millis(10),
+    }));
+    let v = model.embed(&["ab".into(), "abcd".into()]).await.unwrap();
+    assert_eq!(v, vec![vec![2.0, 1.0], vec![4.0, 1.0]]);
+    assert_eq!(
+        (model.dimensions(), model.max_batch(), model.model_name()),
+        (2, 16, "flaky-embedder")
+    );
+
+    let slow = stack.build_embedding(Arc::new(FlakyEmbedder {
+        failures: 0.into(),
+        delay: Duration::from_secs(60),
+    }));
+    let e = slow.embed(&["x".into()]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
 }

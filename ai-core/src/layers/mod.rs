@@ -19,6 +19,23 @@ use std::sync::Arc;
 
 use crate::model::{ChatModel, EmbeddingModel};
 
+/// Inside an `impl EmbeddingModel` of a wrapper with an `inner` model: pass `dimensions`,
+/// `max_batch` and `model_name` through.
+macro_rules! delegate_embedding_metadata {
+    () => {
+        fn dimensions(&self) -> usize {
+            self.inner.dimensions()
+        }
+        fn max_batch(&self) -> usize {
+            self.inner.max_batch()
+        }
+        fn model_name(&self) -> &str {
+            self.inner.model_name()
+        }
+    };
+}
+pub(crate) use delegate_embedding_metadata;
+
 pub mod cache;
 pub mod concurrency;
 pub mod cost;

@@ -309,15 +309,7 @@ impl EmbeddingModel for RetryEmbedding {
             }
         }
     }
-    fn dimensions(&self) -> usize {
-        self.inner.dimensions()
-    }
-    fn max_batch(&self) -> usize {
-        self.inner.max_batch()
-    }
-    fn model_name(&self) -> &str {
-        self.inner.model_name()
-    }
+    crate::layers::delegate_embedding_metadata!();
 }
 
 #[cfg(test)]

@@ -426,15 +426,7 @@ impl EmbeddingModel for TelemetryEmbedding {
         record_outcome(&handles, &span, start.elapsed(), result.as_ref().err());
         result
     }
-    fn dimensions(&self) -> usize {
-        self.inner.dimensions()
-    }
-    fn max_batch(&self) -> usize {
-        self.inner.max_batch()
-    }
-    fn model_name(&self) -> &str {
-        self.inner.model_name()
-    }
+    crate::layers::delegate_embedding_metadata!();
 }
 
 #[cfg(test)]

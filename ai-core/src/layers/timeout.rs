@@ -211,13 +211,5 @@ impl EmbeddingModel for TimeoutEmbedding {
             None => self.inner.embed(texts).await,
         }
     }
-    fn dimensions(&self) -> usize {
-        self.inner.dimensions()
-    }
-    fn max_batch(&self) -> usize {
-        self.inner.max_batch()
-    }
-    fn model_name(&self) -> &str {
-        self.inner.model_name()
-    }
+    crate::layers::delegate_embedding_metadata!();
 }
