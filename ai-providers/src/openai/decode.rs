@@ -398,3 +398,87 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(body: &str) -> Vec<Result<StreamEvent>> {
+        let mut d = ChunkDecoder::new("t");
+        let mut out = VecDeque::new();
+        let mut sse = crate::sse::SseDecoder::new();
+        let mut evs = Vec::new();
+        sse.feed(body.as_bytes(), &mut evs).unwrap();
+        sse.finish(&mut evs);
+        for ev in &evs {
+            d.on_event(ev, &mut out);
+        }
+        d.on_end(&mut out);
+        out.into_iter().collect()
+    }
+
+    #[test]
+    fn quirky_but_valid_responses_decode() {
+        // Missing id/model, `usage: {}`, `finish_reason: ""`, content as parts, vendor fields.
+        let r = decode_response(
+            "t",
+            br#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},"finish_reason":""}],"usage":{},"vendor":{"x":1}}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.text(), "ab");
+        assert_eq!(r.finish_reason, FinishReason::Unknown);
+        assert!(r.usage.is_none());
+        assert_eq!(r.extra["vendor"]["x"], 1);
+        assert!(r.id.is_none() && r.model.is_none());
+        // Tool call with object arguments and no id.
+        let r = decode_response(
+            "t",
+            br#"{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"tool_calls"}]}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.tool_calls()[0].id, "call_0");
+        assert_eq!(r.tool_calls()[0].arguments, r#"{"a":1}"#);
+        // No choices at all is a decode error that keeps the body.
+        let e = decode_response("t", br#"{"id":"x"}"#, false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert_eq!(e.raw_body(), Some(r#"{"id":"x"}"#));
+    }
+
+    #[test]
+    fn stream_quirks() {
+        // Empty finish reasons mid-stream, tool fragments without index, reasoning, no usage.
+        let body = concat!(
+            "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"think\"},\"finish_reason\":\"\"}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\"\"}}]},\"finish_reason\":\"\"}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":{}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let mut acc = ai_core::StreamAccumulator::new();
+        for e in events(body) {
+            acc.push(&e.unwrap());
+        }
+        let r = acc.finish();
+        assert_eq!(r.tool_calls().len(), 2);
+        assert_eq!(r.tool_calls()[0].arguments, "{\"x\":1}");
+        assert_eq!(r.tool_calls()[1].name, "g");
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        assert_eq!(r.extra["reasoning"], "think");
+        assert!(r.usage.is_none());
+    }
+
+    #[test]
+    fn done_without_finish_reason_is_a_normal_end() {
+        let evs =
+            events("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n");
+        assert!(matches!(
+            evs.last(),
+            Some(Ok(StreamEvent::Finish {
+                reason: FinishReason::Unknown
+            }))
+        ));
+    }
+}
