@@ -24,6 +24,10 @@ if [ "${AI_TEST_KEEP_SERVICES:-0}" != 1 ]; then
 fi
 eval "$(scripts/services.sh env)"
 
+step "models for ai-infer (ONNX Runtime library, MiniLM FP32/INT8, tiny test models)"
+scripts/models.sh install
+eval "$(scripts/models.sh env)"
+
 step "clippy (all targets, all features, warnings denied)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 

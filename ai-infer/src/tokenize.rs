@@ -1,0 +1,131 @@
+//! Tokenization with the `tokenizers` crate: truncation to the model's length, no padding
+//! (batches are padded to their own longest member).
+
+use std::path::Path;
+
+use ai_core::{AiError, Result};
+use tokenizers::{
+    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+};
+
+/// One tokenized input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// Token ids.
+    pub ids: Vec<i64>,
+    /// Segment ids (0 for the first text, 1 for the second of a pair).
+    pub type_ids: Vec<i64>,
+    /// Byte offsets of each token in its source text (`(0, 0)` for special tokens).
+    pub offsets: Vec<(usize, usize)>,
+    /// Whether each token is a special token (`[CLS]`, `[SEP]`…).
+    pub special: Vec<bool>,
+    /// Which text of a pair each token came from (`None` for special tokens).
+    pub sequence: Vec<Option<usize>>,
+}
+
+impl Encoded {
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A Hugging Face tokenizer set up for one model.
+pub struct TextTokenizer {
+    inner: Tokenizer,
+}
+
+impl std::fmt::Debug for TextTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextTokenizer").finish_non_exhaustive()
+    }
+}
+
+fn tok_err(e: impl std::fmt::Display) -> AiError {
+    AiError::new(
+        ai_core::ErrorKind::BadRequest,
+        format!("tokenization failed: {e}"),
+    )
+}
+
+impl TextTokenizer {
+    /// Load `tokenizer.json`, truncating inputs to `max_length` tokens.
+    pub fn from_file(path: &Path, max_length: usize) -> Result<Self> {
+        let mut inner = Tokenizer::from_file(path).map_err(|e| {
+            AiError::config(format!("cannot load tokenizer `{}`: {e}", path.display()))
+        })?;
+        inner
+            .with_truncation(Some(TruncationParams {
+                max_length: max_length.max(2),
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| AiError::config(format!("invalid truncation: {e}")))?;
+        inner.with_padding(None);
+        Ok(Self { inner })
+    }
+
+    /// The underlying tokenizer (for decoding and vocabulary lookups).
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+
+    fn convert(e: &tokenizers::Encoding) -> Encoded {
+        let n = e.get_ids().len();
+        Encoded {
+            ids: e.get_ids().iter().map(|&i| i64::from(i)).collect(),
+            type_ids: e.get_type_ids().iter().map(|&i| i64::from(i)).collect(),
+            offsets: e.get_offsets().to_vec(),
+            special: e
+                .get_special_tokens_mask()
+                .iter()
+                .map(|&m| m == 1)
+                .collect(),
+            sequence: (0..n).map(|i| e.get_sequence_ids()[i]).collect(),
+        }
+    }
+
+    /// Tokenize texts (with the model's special tokens).
+    pub fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
+        let inputs: Vec<EncodeInput> = texts
+            .iter()
+            .map(|t| EncodeInput::Single((*t).into()))
+            .collect();
+        let encs = self.inner.encode_batch(inputs, true).map_err(tok_err)?;
+        Ok(encs.iter().map(Self::convert).collect())
+    }
+
+    /// Tokenize text pairs (query, document) for a cross-encoder.
+    pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
+        let inputs: Vec<EncodeInput> = pairs
+            .iter()
+            .map(|(a, b)| EncodeInput::Dual((*a).into(), (*b).into()))
+            .collect();
+        let encs = self.inner.encode_batch(inputs, true).map_err(tok_err)?;
+        Ok(encs.iter().map(Self::convert).collect())
+    }
+}
+
+/// Pad encodings to their longest and lay them out row-major: ids, attention mask, type ids.
+pub(crate) fn pad_batch(batch: &[&Encoded]) -> (usize, Vec<i64>, Vec<i64>, Vec<i64>) {
+    let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+    let mut ids = Vec::with_capacity(batch.len() * width);
+    let mut mask = Vec::with_capacity(batch.len() * width);
+    let mut types = Vec::with_capacity(batch.len() * width);
+    for e in batch {
+        ids.extend_from_slice(&e.ids);
+        types.extend_from_slice(&e.type_ids);
+        mask.extend(std::iter::repeat_n(1i64, e.len()));
+        let pad = width - e.len();
+        ids.extend(std::iter::repeat_n(0i64, pad));
+        types.extend(std::iter::repeat_n(0i64, pad));
+        mask.extend(std::iter::repeat_n(0i64, pad));
+    }
+    (width, ids, mask, types)
+}
