@@ -29,7 +29,12 @@ fn rss_mib() -> f64 {
 
 /// Sentences per second when the caller hands over `per_call` texts at a time (the embedder
 /// sorts each call's texts by length and runs them in batches of 32).
-fn throughput(model: &OnnxEmbedder, sentences: &[String], rounds: usize, per_call: usize) -> Result<f64, String> {
+fn throughput(
+    model: &OnnxEmbedder,
+    sentences: &[String],
+    rounds: usize,
+    per_call: usize,
+) -> Result<f64, String> {
     model
         .embed_blocking(&sentences[..32.min(sentences.len())])
         .map_err(|e| e.to_string())?;
@@ -46,14 +51,21 @@ fn throughput(model: &OnnxEmbedder, sentences: &[String], rounds: usize, per_cal
 
 async fn run(path: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut sets = text.lines().map(|l| serde_json::from_str::<Vec<String>>(l).map_err(|e| e.to_string()));
+    let mut sets = text
+        .lines()
+        .map(|l| serde_json::from_str::<Vec<String>>(l).map_err(|e| e.to_string()));
     let uniform = sets.next().ok_or("no uniform set")??;
     let mixed = sets.next().ok_or("no mixed set")??;
-    let models = std::env::var("AI_INFER_MODELS").map_err(|_| "AI_INFER_MODELS is not set".to_string())?;
+    let models =
+        std::env::var("AI_INFER_MODELS").map_err(|_| "AI_INFER_MODELS is not set".to_string())?;
     let opts = SessionOptions::with_threads(1);
     let base_rss = rss_mib();
     let mut fp32_uniform = 0.0;
-    for name in ["all-MiniLM-L6-v2-fp32", "all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2-int8-packaged"] {
+    for name in [
+        "all-MiniLM-L6-v2-fp32",
+        "all-MiniLM-L6-v2-int8",
+        "all-MiniLM-L6-v2-int8-packaged",
+    ] {
         let before = rss_mib();
         let files = ModelFiles::from_dir(format!("{models}/{name}")).map_err(|e| e.to_string())?;
         let model = OnnxEmbedder::load(&files, &opts).map_err(|e| e.to_string())?;
@@ -72,16 +84,27 @@ async fn run(path: &str) -> Result<(), String> {
     }
 
     // Batcher: 64 concurrent single-sentence callers against one caller with batches of 32.
-    let files = ModelFiles::from_dir(format!("{models}/all-MiniLM-L6-v2-int8")).map_err(|e| e.to_string())?;
+    let files = ModelFiles::from_dir(format!("{models}/all-MiniLM-L6-v2-int8"))
+        .map_err(|e| e.to_string())?;
     let model = OnnxEmbedder::load(&files, &opts).map_err(|e| e.to_string())?;
     let direct = throughput(&model, &uniform, 2, 32)?;
-    let batched = Arc::new(BatchedEmbedder::new(model.clone(), BatcherConfig::default()));
+    let batched = Arc::new(BatchedEmbedder::new(
+        model.clone(),
+        BatcherConfig::default(),
+    ));
     let total = uniform.len() * 2;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..64 {
         let b = batched.clone();
-        let mine: Vec<String> = uniform.iter().cycle().skip(c).step_by(64).take(total / 64).cloned().collect();
+        let mine: Vec<String> = uniform
+            .iter()
+            .cycle()
+            .skip(c)
+            .step_by(64)
+            .take(total / 64)
+            .cloned()
+            .collect();
         tasks.push(tokio::spawn(async move {
             for s in mine {
                 b.embed(&[s]).await.map_err(|e| e.to_string())?;
@@ -102,13 +125,17 @@ async fn run(path: &str) -> Result<(), String> {
     // Memory growth over 10 000 single-sentence requests.
     let after_warm = {
         for s in uniform.iter().take(200) {
-            model.embed_blocking(std::slice::from_ref(s)).map_err(|e| e.to_string())?;
+            model
+                .embed_blocking(std::slice::from_ref(s))
+                .map_err(|e| e.to_string())?;
         }
         rss_mib()
     };
     for i in 0..10_000 {
         let s = &mixed[i % mixed.len()];
-        model.embed_blocking(std::slice::from_ref(s)).map_err(|e| e.to_string())?;
+        model
+            .embed_blocking(std::slice::from_ref(s))
+            .map_err(|e| e.to_string())?;
     }
     println!(
         "{}",
@@ -123,7 +150,11 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: embed_bench SENTENCES_FILE");
         return std::process::ExitCode::FAILURE;
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{e}");
