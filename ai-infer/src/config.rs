@@ -75,9 +75,24 @@ pub struct ModelConfig {
     /// Name of the output to read; by default the first output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// Chat template (Jinja-like, see `generate`) for causal language models.
+    /// Chat template (Jinja, as in Hugging Face tokenizer configs) for causal language models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_template: Option<String>,
+    /// Token ids that end generation (causal language models).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eos_token_ids: Vec<u32>,
+    /// Beginning-of-sequence token id, offered to the chat template as `bos_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bos_token_id: Option<u32>,
+    /// Decoder layers (one `past.{i}.key`/`past.{i}.value` pair each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<usize>,
+    /// Key/value heads per layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_heads: Option<usize>,
+    /// Size of each attention head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_dim: Option<usize>,
 }
 
 impl ModelConfig {
@@ -92,6 +107,11 @@ impl ModelConfig {
             score_activation: ScoreActivation::Sigmoid,
             output: None,
             chat_template: None,
+            eos_token_ids: Vec::new(),
+            bos_token_id: None,
+            layers: None,
+            kv_heads: None,
+            head_dim: None,
         }
     }
 }

@@ -173,6 +173,16 @@ impl OnnxSession {
             })
     }
 
+    /// Run `f` with exclusive access to the `ort` session (for callers that keep output values,
+    /// such as a KV cache, between runs).
+    pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| AiError::config("an earlier run of this session panicked"))?;
+        f(&mut session)
+    }
+
     /// Run with integer inputs and copy out the named float outputs.
     pub(crate) fn run_i64(&self, inputs: Vec<I64Input>, wanted: &[&str]) -> Result<Vec<F32Output>> {
         let mut values: Vec<(Cow<'static, str>, SessionInputValue<'static>)> =
