@@ -16,6 +16,8 @@ def main() -> None:
     ap.add_argument("--alias", default="smollm2-135m-instruct")
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--embedding", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=0, help="slots; default 1 for embeddings, 2 for chat")
     args = ap.parse_args()
 
     params = xlc.CommonParams()
@@ -24,9 +26,9 @@ def main() -> None:
     params.port = args.port
     # The context is shared by the parallel slots: 2 slots of 2048 tokens for chat.
     params.n_ctx = args.ctx
-    params.n_parallel = 1 if args.embedding else 2
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
+    params.n_parallel = args.parallel or (1 if args.embedding else 2)
+    params.cpuparams.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads
     params.endpoint_metrics = True
     params.model_alias = {args.alias}
     if args.embedding:

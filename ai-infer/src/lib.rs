@@ -39,7 +39,7 @@ pub use classify::{
 };
 pub use config::{ModelConfig, ModelFiles, ModelKind, Pooling, ScoreActivation};
 pub use embed::OnnxEmbedder;
-pub use generate::{OnnxChatModel, Sampling};
+pub use generate::{OnnxChatModel, Sampling, TimedIds};
 pub use options::{ExecutionProvider, Optimization, SessionOptions};
 pub use rerank::CrossEncoder;
 pub use runtime::{RuntimeOptions, init as init_runtime};

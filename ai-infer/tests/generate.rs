@@ -1,5 +1,5 @@
 //! In-process generation with SmolLM2-135M-Instruct exported by `scripts/models.sh` (feature
-//! `model-tests`): greedy output equals the PyTorch reference, the INT8 export answers sensibly,
+//! `model-tests`): greedy output equals the PyTorch reference, the 4-bit export answers sensibly,
 //! streaming, stop sequences, limits, sampling, and the tokenizer agrees with llama.cpp.
 #![cfg(feature = "model-tests")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -33,9 +33,9 @@ fn fp32() -> &'static OnnxChatModel {
     M.get_or_init(|| load("smollm2-135m-instruct-fp32"))
 }
 
-fn int8() -> &'static OnnxChatModel {
+fn int4() -> &'static OnnxChatModel {
     static M: OnceLock<OnnxChatModel> = OnceLock::new();
-    M.get_or_init(|| load("smollm2-135m-instruct-int8"))
+    M.get_or_init(|| load("smollm2-135m-instruct-int4"))
 }
 
 fn reference() -> Vec<Value> {
@@ -74,15 +74,15 @@ fn chat_template_and_greedy_tokens_match_the_pytorch_reference() {
 }
 
 #[tokio::test]
-async fn int8_export_answers_coherently() {
-    let r = int8()
+async fn int4_export_answers_coherently() {
+    let r = int4()
         .generate(ChatRequest::user("What is the capital of France?").max_tokens(16))
         .await
         .unwrap();
     assert!(r.text().contains("Paris"), "{:?}", r.text());
     assert_eq!(
         r.usage.unwrap().input_tokens as usize,
-        int8()
+        int4()
             .prompt_ids(&[Message::user("What is the capital of France?")])
             .unwrap()
             .len()
@@ -145,11 +145,11 @@ async fn seeded_sampling_is_reproducible() {
         r.top_p = Some(0.95);
         r
     };
-    let a = int8().generate(req(7)).await.unwrap().text();
-    let b = int8().generate(req(7)).await.unwrap().text();
+    let a = int4().generate(req(7)).await.unwrap().text();
+    let b = int4().generate(req(7)).await.unwrap().text();
     assert_eq!(a, b);
     let others: Vec<String> = futures::future::join_all(
-        (8..12).map(|s| async move { int8().generate(req(s)).await.unwrap().text() }),
+        (8..12).map(|s| async move { int4().generate(req(s)).await.unwrap().text() }),
     )
     .await;
     assert!(
@@ -180,7 +180,7 @@ async fn unsupported_requests_and_limits_are_clear_errors() {
 
 #[tokio::test]
 async fn dropping_a_stream_stops_generation_and_frees_the_model() {
-    let mut s = int8()
+    let mut s = int4()
         .stream(ChatRequest::user("Count from one to one hundred.").max_tokens(200))
         .await
         .unwrap();
@@ -188,7 +188,7 @@ async fn dropping_a_stream_stops_generation_and_frees_the_model() {
     let _ = s.next().await;
     drop(s);
     let start = std::time::Instant::now();
-    let r = int8()
+    let r = int4()
         .generate(ChatRequest::user("What is the capital of France?").max_tokens(8))
         .await
         .unwrap();
