@@ -1,12 +1,15 @@
-//! The main demo: a production-style stack around a local model, with no API key.
+//! The main demo: a production-style stack around models running inside the process — no API
+//! key, no server.
 //!
-//! Run it with `scripts/demo.sh`, which starts the local llama.cpp server (SmolLM2-135M) and
-//! then this program. It shows a composed stack (telemetry → timeout → retry → cache → rate
-//! limit → cost) over a router that keeps personal data on a private route, streaming, a cache
-//! hit, a rate-limit rejection, per-tenant cost, and the Prometheus metrics it all produced.
+//! Run it with `scripts/demo.sh`, which provisions the models once (`scripts/models.sh`) and
+//! then runs this program. It shows local embeddings serving a small semantic search, the local
+//! SmolLM2-135M-Instruct answering with the best passage (streamed), a composed stack
+//! (telemetry → timeout → cache → rate limit → cost → retry) over a router that keeps personal
+//! data on a private route, a cache hit, a rate-limit rejection, per-tenant cost, and the
+//! Prometheus metrics it all produced.
 //!
-//! Environment: `AI_DEMO_BASE_URL` (default `http://127.0.0.1:18080/v1`), `AI_DEMO_MODEL`
-//! (default `smollm2-135m-instruct`).
+//! Environment: `AI_INFER_MODELS` (default `.cache/models`), `ORT_DYLIB_PATH` (set by
+//! `scripts/models.sh env`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,9 +17,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ai_core::layers::*;
-use ai_core::{ChatModel, ChatRequest, ErrorKind, Message, StreamAccumulator, StreamEvent};
-use ai_providers::openai::OpenAiProvider;
+use ai_core::{
+    ChatModel, ChatRequest, EmbeddingModel, ErrorKind, Message, StreamAccumulator, StreamEvent,
+};
+use ai_infer::{ModelFiles, OnnxChatModel, OnnxEmbedder, SessionOptions};
 use futures::StreamExt;
+
+const DOCUMENTS: [&str; 8] = [
+    "Refunds: you can return any item within 30 days of delivery for a full refund to the original payment method.",
+    "Shipping: standard delivery takes 3 to 5 business days; express delivery arrives the next business day.",
+    "Passwords: to reset your password, open Settings, choose Security and click 'Reset password'.",
+    "Opening hours: our support team answers chats from 8:00 to 20:00 CET, Monday to Saturday.",
+    "Warranty: electronics carry a two-year warranty covering manufacturing defects.",
+    "Gift cards: gift cards never expire and can be combined with discount codes.",
+    "Privacy: we never sell customer data and delete inactive accounts after three years.",
+    "Invoices: invoices are emailed when an order ships and can be downloaded from your account page.",
+];
 
 fn looks_like_pii(text: &str) -> bool {
     // A stand-in for ai-guard's detectors: an e-mail address or a long digit run.
@@ -26,25 +42,52 @@ fn looks_like_pii(text: &str) -> bool {
         || digits >= 9
 }
 
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 async fn run() -> ai_core::Result<()> {
-    let base =
-        std::env::var("AI_DEMO_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:18080/v1".into());
-    let model_name =
-        std::env::var("AI_DEMO_MODEL").unwrap_or_else(|_| "smollm2-135m-instruct".into());
+    let models = std::env::var("AI_INFER_MODELS").unwrap_or_else(|_| ".cache/models".into());
     let prometheus = ai_core::prometheus::install_recorder()?;
 
-    // Two routes to local servers: "general" and "private" (in production the general route
-    // would be a hosted model and "private" your own; both are local here so no key is needed).
-    let general: Arc<dyn ChatModel> = Arc::new(
-        OpenAiProvider::compatible(base.clone(), "llamacpp")
-            .model(model_name.clone())
-            .build()?,
+    println!("== 1. Loading the in-process models ==");
+    let start = Instant::now();
+    let options = SessionOptions::with_threads(2);
+    let embedder = OnnxEmbedder::load(
+        &ModelFiles::from_dir(format!("{models}/all-MiniLM-L6-v2-int8"))?,
+        &options,
+    )?;
+    let local = OnnxChatModel::load(
+        &ModelFiles::from_dir(format!("{models}/smollm2-135m-instruct-int4"))?,
+        &options,
+    )?;
+    println!(
+        "   all-MiniLM-L6-v2 (INT8) and SmolLM2-135M-Instruct (4-bit) on {} in {:?}",
+        local.provider(),
+        start.elapsed()
     );
-    let private: Arc<dyn ChatModel> = Arc::new(
-        OpenAiProvider::compatible(base.clone(), "llamacpp-private")
-            .model(model_name.clone())
-            .build()?,
-    );
+
+    println!("\n== 2. Semantic search with local embeddings ==");
+    let docs: Vec<String> = DOCUMENTS.iter().map(|d| d.to_string()).collect();
+    let doc_vectors = embedder.embed(&docs).await?;
+    let question = "How can I get my money back for something I bought?";
+    let q = embedder.embed(&[question.to_string()]).await?;
+    let mut ranked: Vec<(f32, usize)> = doc_vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (cosine(&q[0], v), i))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("   query: {question}");
+    for (score, i) in ranked.iter().take(2) {
+        println!("   {score:.3}  {}", DOCUMENTS[*i]);
+    }
+    let context = DOCUMENTS[ranked[0].1];
+
+    // Two routes, both in process here: "general" and "private" (in production the general
+    // route would typically be a hosted model and "private" the local one).
+    let general: Arc<dyn ChatModel> = Arc::new(local.clone());
+    let private: Arc<dyn ChatModel> = Arc::new(local.clone());
     let router = Arc::new(
         Router::builder("general", general)
             .route(
@@ -57,21 +100,22 @@ async fn run() -> ai_core::Result<()> {
             )
             .build(),
     );
-
-    // Pretend the local model costs like a small hosted one, to show cost accounting.
+    // Price the local model as if it were a small hosted one, to show cost accounting.
     let mut table = PriceTable::with_defaults();
-    table.set(model_name.clone(), ModelPrice::new(150_000, 600_000));
+    table.set(
+        local.capabilities().model.clone(),
+        ModelPrice::new(150_000, 600_000),
+    );
     let prices = Arc::new(table);
     let ledger = Arc::new(InMemoryCostLedger::new());
-
-    // Outermost first. The cache sits outside the limiter (hits cost nothing); the limiter sits
-    // outside the retry layer, so a local limit is reported to the caller instead of waited out.
+    // Outermost first. Cache hits skip the limiter and cost nothing; the limiter sits outside
+    // the retry layer, so a local limit is reported to the caller instead of waited out.
     let model = Stack::new()
         .layer(TelemetryLayer::new())
         .layer(
             TimeoutLayer::new()
-                .total(Duration::from_secs(60))
-                .first_chunk(Duration::from_secs(20)),
+                .total(Duration::from_secs(120))
+                .first_chunk(Duration::from_secs(30)),
         )
         .layer(CacheLayer::in_memory(32 << 20, Duration::from_secs(300)))
         .layer(
@@ -86,21 +130,24 @@ async fn run() -> ai_core::Result<()> {
         .layer(RetryLayer::default())
         .build_chat(router);
 
-    println!("== 1. Streaming an answer (tenant-a) ==");
-    let question = || {
+    println!("\n== 3. The local model answers from the best passage (streamed, tenant-a) ==");
+    let ask = || {
         ChatRequest::new(vec![
-            Message::system("You are a helpful assistant. Answer in one or two sentences."),
-            Message::user("Why is the sky blue?"),
+            Message::system(format!(
+                "Answer the customer in one sentence using this policy: {context}"
+            )),
+            Message::user(question),
         ])
         .temperature(0.0)
-        .max_tokens(60)
+        .max_tokens(48)
         .key("tenant-a")
     };
     let start = Instant::now();
-    let mut stream = model.stream(question()).await?;
+    let mut stream = model.stream(ask()).await?;
     let mut acc = StreamAccumulator::new();
     let mut first: Option<Duration> = None;
     let mut out = std::io::stdout();
+    print!("   ");
     while let Some(event) = stream.next().await {
         let event = event?;
         if let StreamEvent::TextDelta { text } = &event {
@@ -118,9 +165,9 @@ async fn run() -> ai_core::Result<()> {
         streamed.usage.map(|u| (u.input_tokens, u.output_tokens))
     );
 
-    println!("\n== 2. The same deterministic question again: served from the cache ==");
+    println!("\n== 4. The same deterministic question again: served from the cache ==");
     let start = Instant::now();
-    let cached = model.generate(question()).await?;
+    let cached = model.generate(ask()).await?;
     println!(
         "   cache_hit={} in {:?}; same text: {}",
         cached.meta.cache_hit,
@@ -128,18 +175,18 @@ async fn run() -> ai_core::Result<()> {
         cached.text() == streamed.text()
     );
 
-    println!("\n== 3. A request with personal data goes to the private route ==");
+    println!("\n== 5. A request with personal data goes to the private route ==");
     let r = model
         .generate(
             ChatRequest::user("Write a one-line greeting to jane.doe@example.com.")
                 .temperature(0.0)
-                .max_tokens(30)
+                .max_tokens(24)
                 .key("tenant-a"),
         )
         .await?;
     println!("   route={:?}: {}", r.meta.route, r.text().trim());
 
-    println!("\n== 4. tenant-b is limited to 4 requests per minute ==");
+    println!("\n== 6. tenant-b is limited to 4 requests per minute ==");
     for i in 1..=5 {
         let req = ChatRequest::user(format!("Say the number {i}."))
             .temperature(0.0)
@@ -156,7 +203,7 @@ async fn run() -> ai_core::Result<()> {
         }
     }
 
-    println!("\n== 5. Cost per tenant (prices from the overridable table) ==");
+    println!("\n== 7. Cost per tenant (priced as if hosted, from the overridable table) ==");
     for (key, model, cost, usage, n) in ledger.snapshot() {
         println!(
             "   {key:<9} {model}: {n} calls, {} in / {} out tokens, ${:.6}",
@@ -166,7 +213,7 @@ async fn run() -> ai_core::Result<()> {
         );
     }
 
-    println!("\n== 6. Prometheus metrics (excerpt) ==");
+    println!("\n== 8. Prometheus metrics (excerpt) ==");
     for line in prometheus.render().lines() {
         let wanted = [
             "ai_requests",
@@ -188,9 +235,9 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e}");
-            if e.kind() == ErrorKind::Unavailable {
+            if e.kind() == ErrorKind::Config {
                 eprintln!(
-                    "is the local server running? start it with scripts/services.sh start (scripts/demo.sh does)"
+                    "are the models provisioned? run scripts/demo.sh (it runs scripts/models.sh install first)"
                 );
             }
             ExitCode::FAILURE
