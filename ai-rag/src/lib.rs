@@ -1,4 +1,10 @@
 //! # ai-rag
 //!
-//! **Not implemented yet.** This crate is a placeholder that keeps the workspace's crate map
-//! stable; it exports nothing. Planned scope: chunking, idempotent ingestion, vector stores (in-memory exact and HNSW, PostgreSQL with pgvector), BM25 and hybrid retrieval, reranking, context assembly with citations, and BEIR evaluation.
+//! Retrieval-augmented generation building blocks over the `ai-core` traits.
+//!
+//! Implemented so far: [`chunk`] — recursive, fixed-size, Markdown-aware and semantic chunkers
+//! with exact offsets and character or token sizing. Ingestion, vector stores (in memory and
+//! PostgreSQL + pgvector), BM25 and hybrid retrieval, context assembly and BEIR evaluation are
+//! still to come.
+
+pub mod chunk;
