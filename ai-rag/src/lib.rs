@@ -1,10 +1,30 @@
 //! # ai-rag
 //!
-//! Retrieval-augmented generation building blocks over the `ai-core` traits.
+//! Retrieval-augmented generation over the `ai-core` traits: bring any
+//! [`EmbeddingModel`](ai_core::EmbeddingModel), [`Reranker`](ai_core::Reranker) and
+//! [`ChatModel`](ai_core::ChatModel) (for example from `ai-infer` or `ai-providers`).
 //!
-//! Implemented so far: [`chunk`] — recursive, fixed-size, Markdown-aware and semantic chunkers
-//! with exact offsets and character or token sizing. Ingestion, vector stores (in memory and
-//! PostgreSQL + pgvector), BM25 and hybrid retrieval, context assembly and BEIR evaluation are
-//! still to come.
+//! - [`chunk`]: recursive (the default, 1 000 / 200), fixed, Markdown-aware and semantic
+//!   chunkers with exact byte and character offsets; sizes in characters or tokens.
+//! - [`Ingestor`]: chunk → embed in batches → upsert, idempotent by content hash.
+//! - [`store`]: the [`VectorStore`](store::VectorStore) trait, an in-memory store (exact or
+//!   HNSW, filters, save/load).
+//! - [`retrieve`]: dense, BM25, hybrid (reciprocal rank fusion), rerank, multi-query, dedup.
+//! - [`ContextBuilder`] and [`RagPipeline`]: sources fitted into a token budget, numbered for
+//!   `[n]` citations, citations mapped back to documents and offsets.
+//!
+//! PostgreSQL + pgvector and BEIR evaluation are still to come.
 
 pub mod chunk;
+pub mod context;
+pub mod document;
+pub mod ingest;
+pub mod pipeline;
+pub mod retrieve;
+pub mod store;
+
+pub use context::{Context, ContextBuilder, Source};
+pub use document::{Document, Filter, Hit, Metadata, StoredChunk};
+pub use ingest::{IngestReport, Ingestor, Progress};
+pub use pipeline::{RagAnswer, RagPipeline};
+pub use retrieve::{Bm25Index, DenseRetriever, HybridRetriever, Retriever};
