@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ai_core::testing::{ScriptedModel, Step};
-use ai_core::{ChatResponse, Embedding, EmbeddingModel, Reranker, Scored};
+use ai_core::{ChatResponse, EmbeddingModel, Reranker, Scored};
 use ai_rag::chunk::RecursiveChunker;
 use ai_rag::retrieve::{
     Bm25Retriever, MultiQueryRetriever, RerankRetriever, dedup, reciprocal_rank_fusion,
