@@ -120,20 +120,8 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
-/// Dot product (cosine similarity of normalised vectors).
+/// Dot product (cosine similarity of normalised vectors), with SIMD where the CPU has it.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent accumulators let the compiler vectorise the loop.
-    let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for i in 0..chunks {
-        for j in 0..8 {
-            acc[j] += a[i * 8 + j] * b[i * 8 + j];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len().min(b.len()) {
-        s += a[i] * b[i];
-    }
-    s
+    crate::simd::dot(a, b)
 }

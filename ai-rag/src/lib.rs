@@ -21,6 +21,7 @@ pub mod document;
 pub mod ingest;
 pub mod pipeline;
 pub mod retrieve;
+mod simd;
 pub mod store;
 
 pub use context::{Context, ContextBuilder, Source};

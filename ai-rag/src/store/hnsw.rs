@@ -221,7 +221,21 @@ impl Hnsw {
                 if c.dist > worst && found.len() >= ef {
                     break;
                 }
-                for &n in self.neighbors(c.id, level) {
+                // The next candidate's links are likely needed next: start fetching them.
+                if let Some(std::cmp::Reverse(next)) = candidates.peek() {
+                    if level == 0 {
+                        let s = next.id as usize * self.m0;
+                        crate::simd::prefetch_u32(&self.layer0[s..s + self.m0]);
+                    }
+                }
+                let links = self.neighbors(c.id, level);
+                // Fetch the unvisited neighbours' vectors while the first distances run.
+                for &n in links {
+                    if marks[n as usize] != epoch {
+                        crate::simd::prefetch(self.vec(vectors, n));
+                    }
+                }
+                for &n in links {
                     let slot = &mut marks[n as usize];
                     if *slot == epoch {
                         continue;
