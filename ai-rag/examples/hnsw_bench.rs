@@ -35,7 +35,7 @@ fn main() {
     let queries = read_f32(&format!("{dir}/queries.f32"));
     let base = read_f32(&format!("{dir}/base.f32"));
     let nq = truth.len() / 10;
-    if nq == 0 || queries.len() % nq != 0 {
+    if nq == 0 || !queries.len().is_multiple_of(nq) {
         eprintln!("bad data in {dir}");
         std::process::exit(1);
     }

@@ -222,11 +222,11 @@ impl Hnsw {
                     break;
                 }
                 // The next candidate's links are likely needed next: start fetching them.
-                if let Some(std::cmp::Reverse(next)) = candidates.peek() {
-                    if level == 0 {
-                        let s = next.id as usize * self.m0;
-                        crate::simd::prefetch_u32(&self.layer0[s..s + self.m0]);
-                    }
+                if let Some(std::cmp::Reverse(next)) = candidates.peek()
+                    && level == 0
+                {
+                    let s = next.id as usize * self.m0;
+                    crate::simd::prefetch_u32(&self.layer0[s..s + self.m0]);
                 }
                 let links = self.neighbors(c.id, level);
                 // Fetch the unvisited neighbours' vectors while the first distances run.
