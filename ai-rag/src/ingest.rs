@@ -45,6 +45,7 @@ pub struct Ingestor {
     store: Arc<dyn VectorStore>,
     lexical: Option<Arc<Bm25Index>>,
     concurrency: usize,
+    group: usize,
     progress: Option<ProgressFn>,
 }
 
@@ -61,6 +62,7 @@ impl Ingestor {
             store,
             lexical: None,
             concurrency: 2,
+            group: 64,
             progress: None,
         }
     }
@@ -77,38 +79,57 @@ impl Ingestor {
         self
     }
 
-    /// Called after each document.
+    /// Documents processed (and written) together.
+    pub fn group_size(mut self, n: usize) -> Self {
+        self.group = n.max(1);
+        self
+    }
+
+    /// Called after each group of documents.
     pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
         self
     }
 
-    /// Ingest `documents`.
+    /// Ingest `documents`. They are processed in groups (64 by default): unchanged ones are
+    /// skipped, the chunks of the others are embedded together in full batches, and each group
+    /// is written at once (in one transaction where the store has them).
     pub async fn ingest(&self, documents: Vec<Document>) -> Result<IngestReport> {
         let total = documents.len();
         let mut report = IngestReport::default();
-        for (i, doc) in documents.into_iter().enumerate() {
-            let hash = doc.content_hash();
-            let existing = self.store.document_hash(&doc.id).await?;
-            if existing.as_deref() == Some(hash.as_str()) {
-                report.unchanged += 1;
-            } else {
-                let chunks = self.prepare(&doc, &hash).await?;
-                report.chunks_written += chunks.len();
-                if let Some(ix) = &self.lexical {
-                    ix.remove_document(&doc.id);
-                    ix.add(&chunks);
-                }
-                self.store.replace_document(&doc.id, chunks).await?;
-                if existing.is_some() {
-                    report.updated += 1;
+        let mut done = 0;
+        let mut rest = documents;
+        while !rest.is_empty() {
+            let tail = rest.split_off(self.group.min(rest.len()));
+            let group = std::mem::replace(&mut rest, tail);
+            done += group.len();
+            let mut changed = Vec::new();
+            for doc in group {
+                let hash = doc.content_hash();
+                let existing = self.store.document_hash(&doc.id).await?;
+                if existing.as_deref() == Some(hash.as_str()) {
+                    report.unchanged += 1;
                 } else {
-                    report.added += 1;
+                    if existing.is_some() {
+                        report.updated += 1;
+                    } else {
+                        report.added += 1;
+                    }
+                    changed.push((doc, hash));
                 }
             }
+            let prepared = self.prepare(&changed).await?;
+            if let Some(ix) = &self.lexical {
+                for (id, chunks) in &prepared {
+                    ix.remove_document(id);
+                    ix.add(chunks);
+                }
+            }
+            report.chunks_written += prepared.iter().map(|(_, c)| c.len()).sum::<usize>();
+            self.store.replace_documents(prepared).await?;
             if let Some(p) = &self.progress {
                 p(Progress {
-                    documents_done: i + 1,
+                    documents_done: done,
                     documents_total: total,
                     chunks_written: report.chunks_written,
                 });
@@ -125,11 +146,19 @@ impl Ingestor {
         self.store.delete_document(document_id).await
     }
 
-    async fn prepare(&self, doc: &Document, hash: &str) -> Result<Vec<StoredChunk>> {
-        let pieces = self.chunker.chunk(&doc.text);
-        let texts: Vec<String> = pieces
+    /// Chunk the documents and embed all their chunks together.
+    async fn prepare(
+        &self,
+        docs: &[(Document, String)],
+    ) -> Result<Vec<(String, Vec<StoredChunk>)>> {
+        let pieces: Vec<Vec<crate::chunk::Chunk>> = docs
             .iter()
-            .map(|c| c.text(&doc.text).to_string())
+            .map(|(d, _)| self.chunker.chunk(&d.text))
+            .collect();
+        let texts: Vec<String> = docs
+            .iter()
+            .zip(&pieces)
+            .flat_map(|((d, _), ps)| ps.iter().map(|c| c.text(&d.text).to_string()))
             .collect();
         let batch = self.embedder.max_batch().max(1);
         let vectors: Vec<Vec<f32>> = futures::stream::iter(texts.chunks(batch).map(|b| b.to_vec()))
@@ -143,28 +172,36 @@ impl Ingestor {
             .into_iter()
             .flatten()
             .collect();
-        if vectors.len() != pieces.len() {
+        if vectors.len() != texts.len() {
             return Err(AiError::config(format!(
                 "the embedder returned {} vectors for {} chunks",
                 vectors.len(),
-                pieces.len()
+                texts.len()
             )));
         }
-        Ok(pieces
-            .into_iter()
-            .zip(texts)
-            .zip(vectors)
-            .map(|((c, text), embedding)| StoredChunk {
-                id: format!("{}#{}", doc.id, c.index),
-                document_id: doc.id.clone(),
-                index: c.index,
-                text,
-                bytes: c.bytes,
-                chars: c.chars,
-                metadata: doc.metadata.clone(),
-                content_hash: hash.to_string(),
-                embedding,
-            })
-            .collect())
+        let mut vectors = vectors.into_iter();
+        let mut texts = texts.into_iter();
+        let mut out = Vec::with_capacity(docs.len());
+        for ((doc, hash), ps) in docs.iter().zip(pieces) {
+            let mut chunks = Vec::with_capacity(ps.len());
+            for c in ps {
+                let (Some(text), Some(embedding)) = (texts.next(), vectors.next()) else {
+                    return Err(AiError::config("chunk and vector counts diverged"));
+                };
+                chunks.push(StoredChunk {
+                    id: format!("{}#{}", doc.id, c.index),
+                    document_id: doc.id.clone(),
+                    index: c.index,
+                    text,
+                    bytes: c.bytes,
+                    chars: c.chars,
+                    metadata: doc.metadata.clone(),
+                    content_hash: hash.clone(),
+                    embedding,
+                });
+            }
+            out.push((doc.id.clone(), chunks));
+        }
+        Ok(out)
     }
 }

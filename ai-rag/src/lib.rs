@@ -8,16 +8,18 @@
 //!   chunkers with exact byte and character offsets; sizes in characters or tokens.
 //! - [`Ingestor`]: chunk → embed in batches → upsert, idempotent by content hash.
 //! - [`store`]: the [`VectorStore`](store::VectorStore) trait, an in-memory store (exact or
-//!   HNSW, filters, save/load).
+//!   HNSW, filters, save/load) and PostgreSQL + pgvector.
 //! - [`retrieve`]: dense, BM25, hybrid (reciprocal rank fusion), rerank, multi-query, dedup.
 //! - [`ContextBuilder`] and [`RagPipeline`]: sources fitted into a token budget, numbered for
 //!   `[n]` citations, citations mapped back to documents and offsets.
 //!
-//! PostgreSQL + pgvector and BEIR evaluation are still to come.
+//! - [`eval`]: nDCG@10, Recall@100 and MRR@10 on BEIR-format data (`examples/beir_eval.rs`).
+//! - PostgreSQL + pgvector (feature `pgvector`): `store::PgVectorStore`.
 
 pub mod chunk;
 pub mod context;
 pub mod document;
+pub mod eval;
 pub mod ingest;
 pub mod pipeline;
 pub mod retrieve;

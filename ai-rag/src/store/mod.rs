@@ -40,4 +40,12 @@ pub trait VectorStore: Send + Sync {
         self.delete_document(document_id).await?;
         self.upsert(chunks).await
     }
+
+    /// Replace the chunks of several documents (stores with transactions do it in one).
+    async fn replace_documents(&self, documents: Vec<(String, Vec<StoredChunk>)>) -> Result<()> {
+        for (id, chunks) in documents {
+            self.replace_document(&id, chunks).await?;
+        }
+        Ok(())
+    }
 }

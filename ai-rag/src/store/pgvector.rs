@@ -217,15 +217,25 @@ impl PgVectorStore {
     }
 
     async fn write(&self, delete_document: Option<&str>, chunks: Vec<StoredChunk>) -> Result<()> {
+        let docs: Vec<String> = delete_document.map(str::to_string).into_iter().collect();
+        self.write_many(&docs, chunks).await
+    }
+
+    /// In one transaction: delete the chunks of `delete_documents`, then upsert `chunks`.
+    async fn write_many(
+        &self,
+        delete_documents: &[String],
+        chunks: Vec<StoredChunk>,
+    ) -> Result<()> {
         for c in &chunks {
             self.check_dims(&c.embedding, &format!("chunk `{}`", c.id))?;
         }
         let mut client = self.pool.get().await.map_err(db)?;
         let tx = client.transaction().await.map_err(db)?;
-        if let Some(doc) = delete_document {
+        if !delete_documents.is_empty() {
             tx.execute(
-                &format!("DELETE FROM {} WHERE document_id = $1", self.table),
-                &[&doc],
+                &format!("DELETE FROM {} WHERE document_id = ANY($1)", self.table),
+                &[&delete_documents],
             )
             .await
             .map_err(db)?;
@@ -288,6 +298,12 @@ impl VectorStore for PgVectorStore {
 
     async fn replace_document(&self, document_id: &str, chunks: Vec<StoredChunk>) -> Result<()> {
         self.write(Some(document_id), chunks).await
+    }
+
+    async fn replace_documents(&self, documents: Vec<(String, Vec<StoredChunk>)>) -> Result<()> {
+        let ids: Vec<String> = documents.iter().map(|(id, _)| id.clone()).collect();
+        let chunks = documents.into_iter().flat_map(|(_, c)| c).collect();
+        self.write_many(&ids, chunks).await
     }
 
     async fn search(&self, query: &[f32], k: usize, filter: Option<&Filter>) -> Result<Vec<Hit>> {
