@@ -1,4 +1,8 @@
 //! # ai-guard
 //!
-//! **Not implemented yet.** This crate is a placeholder that keeps the workspace's crate map
-//! stable; it exports nothing. Planned scope: PII detection with redaction and exact restore, prompt-injection scoring and classification, output checks, role-based access policy, and a guard layer for any ChatModel.
+//! Guards around AI calls, usable alone or as a layer over any `ai-core`
+//! [`ChatModel`](ai_core::ChatModel):
+//!
+//! - [`pii`]: recognizers with validators (e-mail, phone, payment card, US SSN, IBAN, IP; custom
+//!   patterns; a token-classification model through `ai-infer` with feature `ner`).
+pub mod pii;

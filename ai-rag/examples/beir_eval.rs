@@ -95,8 +95,9 @@ async fn run() -> ai_core::Result<()> {
     let bm25 = Arc::new(Bm25Index::default());
     let chunker = Arc::new(RecursiveChunker::new(100_000, 0));
     let embedder: Arc<dyn EmbeddingModel> = Arc::new(embedder);
-    let ingestor =
-        Ingestor::new(chunker.clone(), embedder.clone(), store.clone()).with_bm25(bm25.clone());
+    let ingestor = Ingestor::new(chunker.clone(), embedder.clone(), store.clone())
+        .with_bm25(bm25.clone())
+        .on_progress(progress_bar("memory", docs.len()));
     let start = Instant::now();
     let report = ingestor.ingest(docs.clone()).await?;
     let memory_rate = docs.len() as f64 / start.elapsed().as_secs_f64();
@@ -111,7 +112,8 @@ async fn run() -> ai_core::Result<()> {
             ai_rag::store::PgVectorStore::connect(&url, ai_rag::store::PgOptions::new(table, 384))
                 .await?,
         );
-        let ingestor = Ingestor::new(chunker, embedder.clone(), pg_store.clone());
+        let ingestor = Ingestor::new(chunker, embedder.clone(), pg_store.clone())
+            .on_progress(progress_bar("pgvector", docs.len()));
         let start = Instant::now();
         ingestor.ingest(docs.clone()).await?;
         let pg_rate = docs.len() as f64 / start.elapsed().as_secs_f64();
@@ -147,6 +149,27 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("beir_eval failed: {e}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An `indicatif` bar fed by the ingestion's progress callback (drawn on stderr, hidden when
+/// stderr is not a terminal).
+fn progress_bar(label: &str, total: usize) -> impl Fn(ai_rag::Progress) + Send + Sync + 'static {
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>9} [{bar:30}] {pos}/{len} documents, {msg} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_owned());
+    move |p: ai_rag::Progress| {
+        bar.set_position(p.documents_done as u64);
+        bar.set_message(format!("{} chunks", p.chunks_written));
+        if p.documents_done >= p.documents_total {
+            bar.finish_and_clear();
         }
     }
 }

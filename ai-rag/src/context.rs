@@ -19,6 +19,11 @@ impl Sizer for ApproxTokens {
     }
 }
 
+/// The default rules of a RAG prompt.
+pub const DEFAULT_INSTRUCTIONS: &str = "Answer the question in one or two sentences using only the numbered sources. \
+     After each statement, cite the source it comes from as [1] or [2]. \
+     If the sources do not contain the answer, say that you do not know.";
+
 /// A numbered source in a context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
@@ -50,16 +55,19 @@ pub struct Context {
 }
 
 impl Context {
-    /// The chat request for `question`: a system message with the citation rules and the
-    /// numbered sources, then the question.
+    /// The chat request for `question` with the default instructions
+    /// ([`DEFAULT_INSTRUCTIONS`]): a system message with the rules, then a user message with
+    /// the numbered sources followed by the question (small models follow a question that
+    /// comes last far better than one that comes before long sources).
     pub fn prompt(&self, question: &str) -> ChatRequest {
+        self.prompt_with(DEFAULT_INSTRUCTIONS, question)
+    }
+
+    /// [`Context::prompt`] with other instructions.
+    pub fn prompt_with(&self, instructions: &str, question: &str) -> ChatRequest {
         ChatRequest::new(vec![
-            Message::system(format!(
-                "Answer the question using only the numbered sources below. Cite the sources you use as [1], [2]. \
-                 If the sources do not contain the answer, say that you do not know.\n\nSources:\n\n{}",
-                self.text
-            )),
-            Message::user(question),
+            Message::system(instructions),
+            Message::user(format!("Sources:\n\n{}\n\nQuestion: {question}", self.text)),
         ])
     }
 

@@ -62,7 +62,7 @@ impl Ingestor {
             store,
             lexical: None,
             concurrency: 2,
-            group: 64,
+            group: 256,
             progress: None,
         }
     }
@@ -91,7 +91,7 @@ impl Ingestor {
         self
     }
 
-    /// Ingest `documents`. They are processed in groups (64 by default): unchanged ones are
+    /// Ingest `documents`. They are processed in groups (256 by default): unchanged ones are
     /// skipped, the chunks of the others are embedded together in full batches, and each group
     /// is written at once (in one transaction where the store has them).
     pub async fn ingest(&self, documents: Vec<Document>) -> Result<IngestReport> {
@@ -160,8 +160,16 @@ impl Ingestor {
             .zip(&pieces)
             .flat_map(|((d, _), ps)| ps.iter().map(|c| c.text(&d.text).to_string()))
             .collect();
+        // Batches of similar lengths waste little on padding: embed in order of length, then
+        // put the vectors back in chunk order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
         let batch = self.embedder.max_batch().max(1);
-        let vectors: Vec<Vec<f32>> = futures::stream::iter(texts.chunks(batch).map(|b| b.to_vec()))
+        let batches: Vec<Vec<String>> = order
+            .chunks(batch)
+            .map(|ix| ix.iter().map(|&i| texts[i].clone()).collect())
+            .collect();
+        let sorted: Vec<Vec<f32>> = futures::stream::iter(batches)
             .map(|b| {
                 let embedder = self.embedder.clone();
                 async move { embedder.embed(&b).await }
@@ -172,12 +180,16 @@ impl Ingestor {
             .into_iter()
             .flatten()
             .collect();
-        if vectors.len() != texts.len() {
+        if sorted.len() != texts.len() {
             return Err(AiError::config(format!(
                 "the embedder returned {} vectors for {} chunks",
-                vectors.len(),
+                sorted.len(),
                 texts.len()
             )));
+        }
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for (v, &i) in sorted.into_iter().zip(&order) {
+            vectors[i] = v;
         }
         let mut vectors = vectors.into_iter();
         let mut texts = texts.into_iter();

@@ -11,8 +11,8 @@
 //!   HNSW, filters, save/load) and PostgreSQL + pgvector.
 //! - [`retrieve`]: dense, BM25, hybrid (reciprocal rank fusion), rerank, multi-query, dedup.
 //! - [`ContextBuilder`] and [`RagPipeline`]: sources fitted into a token budget, numbered for
-//!   `[n]` citations, citations mapped back to documents and offsets.
-//!
+//!   `[n]` citations, citations mapped back to documents and offsets; or [`Extractive`]
+//!   answers that quote the best sentences of the sources verbatim, with exact offsets.
 //! - [`eval`]: nDCG@10, Recall@100 and MRR@10 on BEIR-format data (`examples/beir_eval.rs`).
 //! - PostgreSQL + pgvector (feature `pgvector`): `store::PgVectorStore`.
 
@@ -20,14 +20,16 @@ pub mod chunk;
 pub mod context;
 pub mod document;
 pub mod eval;
+pub mod extract;
 pub mod ingest;
 pub mod pipeline;
 pub mod retrieve;
 mod simd;
 pub mod store;
 
-pub use context::{Context, ContextBuilder, Source};
+pub use context::{Context, ContextBuilder, DEFAULT_INSTRUCTIONS, Source};
 pub use document::{Document, Filter, Hit, Metadata, StoredChunk};
+pub use extract::{Extractive, Quote};
 pub use ingest::{IngestReport, Ingestor, Progress};
 pub use pipeline::{RagAnswer, RagPipeline};
 pub use retrieve::{Bm25Index, DenseRetriever, HybridRetriever, Retriever};

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use ai_core::{ChatModel, Result, Usage};
+use ai_core::{ChatModel, ChatRequest, Result, Usage};
 
 use crate::context::{Context, ContextBuilder, Source};
 use crate::document::Filter;
+use crate::extract::{Extractive, Quote};
 use crate::retrieve::Retriever;
 
 /// An answer with its sources.
@@ -17,8 +18,11 @@ pub struct RagAnswer {
     pub citations: Vec<Source>,
     /// Every source the model was given.
     pub context: Context,
-    /// Tokens used by the model call.
+    /// Tokens used by the model call (`None` for extractive answers).
     pub usage: Option<Usage>,
+    /// The quoted sentences of an extractive answer, with their exact offsets (empty for
+    /// generated answers).
+    pub quotes: Vec<Quote>,
 }
 
 /// Retrieval, context and generation tied together.
@@ -35,10 +39,17 @@ pub struct RagAnswer {
 /// ```
 pub struct RagPipeline {
     retriever: Arc<dyn Retriever>,
-    model: Arc<dyn ChatModel>,
+    answerer: Answerer,
     context: ContextBuilder,
     top_k: usize,
     max_tokens: u32,
+    adjust: Option<Arc<dyn Fn(ChatRequest) -> ChatRequest + Send + Sync>>,
+    instructions: String,
+}
+
+enum Answerer {
+    Chat(Arc<dyn ChatModel>),
+    Extractive(Extractive),
 }
 
 impl RagPipeline {
@@ -48,13 +59,56 @@ impl RagPipeline {
         model: Arc<dyn ChatModel>,
         context: ContextBuilder,
     ) -> Self {
+        Self::with(retriever, Answerer::Chat(model), context)
+    }
+
+    /// A pipeline whose answers quote the best sentences of the sources instead of asking a
+    /// chat model (see [`Extractive`]).
+    ///
+    /// ```no_run
+    /// # async fn run(retriever: std::sync::Arc<dyn ai_rag::Retriever>, embedder: std::sync::Arc<dyn ai_core::EmbeddingModel>) -> ai_core::Result<()> {
+    /// use ai_rag::{ContextBuilder, Extractive, RagPipeline};
+    /// let rag = RagPipeline::extractive(retriever, Extractive::new(embedder), ContextBuilder::new(1500));
+    /// let answer = rag.answer("How do refunds work?", None).await?;
+    /// for q in &answer.quotes {
+    ///     println!("[{}] {} bytes {:?}: {}", q.number, q.document_id, q.bytes, q.text);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn extractive(
+        retriever: Arc<dyn Retriever>,
+        extractive: Extractive,
+        context: ContextBuilder,
+    ) -> Self {
+        Self::with(retriever, Answerer::Extractive(extractive), context)
+    }
+
+    fn with(retriever: Arc<dyn Retriever>, answerer: Answerer, context: ContextBuilder) -> Self {
         Self {
             retriever,
-            model,
+            answerer,
             context,
             top_k: 5,
             max_tokens: 256,
+            adjust: None,
+            instructions: crate::context::DEFAULT_INSTRUCTIONS.to_owned(),
         }
+    }
+
+    /// Replace the default rules of the prompt (the system message).
+    pub fn instructions(mut self, text: impl Into<String>) -> Self {
+        self.instructions = text.into();
+        self
+    }
+
+    /// Adjust every request before it goes to the model (sampling options, metadata such as
+    /// the tenant key, provider-specific `extra` fields).
+    pub fn adjust_request(
+        mut self,
+        f: impl Fn(ChatRequest) -> ChatRequest + Send + Sync + 'static,
+    ) -> Self {
+        self.adjust = Some(Arc::new(f));
+        self
     }
 
     /// How many chunks to retrieve.
@@ -76,11 +130,30 @@ impl RagPipeline {
             .retrieve(question, self.top_k, filter)
             .await?;
         let context = self.context.build(&hits);
+        let model = match &self.answerer {
+            Answerer::Chat(m) => m,
+            Answerer::Extractive(x) => {
+                let quotes = x.quotes(question, &context).await?;
+                let text = Extractive::render(&quotes);
+                let citations = context.cited(&text).into_iter().cloned().collect();
+                return Ok(RagAnswer {
+                    text,
+                    citations,
+                    context,
+                    usage: None,
+                    quotes,
+                });
+            }
+        };
         let request = context
-            .prompt(question)
+            .prompt_with(&self.instructions, question)
             .temperature(0.0)
             .max_tokens(self.max_tokens);
-        let response = self.model.generate(request).await?;
+        let request = match &self.adjust {
+            Some(f) => f(request),
+            None => request,
+        };
+        let response = model.generate(request).await?;
         let text = response.text();
         let citations = context.cited(&text).into_iter().cloned().collect();
         Ok(RagAnswer {
@@ -88,6 +161,7 @@ impl RagPipeline {
             citations,
             context,
             usage: response.usage,
+            quotes: Vec::new(),
         })
     }
 }

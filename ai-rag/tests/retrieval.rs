@@ -255,7 +255,9 @@ async fn context_budget_citations_and_pipeline() {
     let model = Arc::new(ScriptedModel::new(vec![Step::Reply(
         ChatResponse::text_answer("You can return items within thirty days [1]."),
     )]));
-    let rag = RagPipeline::new(retriever, model.clone(), ContextBuilder::new(500)).top_k(3);
+    let rag = RagPipeline::new(retriever.clone(), model.clone(), ContextBuilder::new(500))
+        .top_k(3)
+        .adjust_request(|r| r.extra("repetition_penalty", serde_json::json!(1.1)));
     let answer = rag
         .answer("How do refunds work?", Some(&Filter::eq("tenant", "acme")))
         .await
@@ -272,7 +274,25 @@ async fn context_budget_citations_and_pipeline() {
         "citations map back to the document"
     );
     let sent = &model.requests()[0];
-    assert!(sent.messages[0].text().contains("[1] "));
+    assert_eq!(sent.messages[0].text(), DEFAULT_INSTRUCTIONS);
+    let user = sent.messages[1].text();
+    assert!(user.starts_with("Sources:\n\n[1] "), "{user}");
+    assert!(user.ends_with("Question: How do refunds work?"), "{user}");
+    assert_eq!(sent.temperature, Some(0.0));
+    assert_eq!(sent.extra["repetition_penalty"], serde_json::json!(1.1));
+    assert!(answer.quotes.is_empty());
+
+    let model = Arc::new(ScriptedModel::new(vec![Step::Reply(
+        ChatResponse::text_answer("I do not know."),
+    )]));
+    let rag = RagPipeline::new(retriever.clone(), model.clone(), ContextBuilder::new(500))
+        .instructions("Answer like a pirate, citing [n].");
+    let unsure = rag.answer("Warranty?", None).await.unwrap();
+    assert!(unsure.citations.is_empty(), "no [n], no citations");
+    assert_eq!(
+        model.requests()[0].messages[0].text(),
+        "Answer like a pirate, citing [n]."
+    );
     assert!(
         answer
             .context
@@ -280,6 +300,78 @@ async fn context_budget_citations_and_pipeline() {
             .iter()
             .all(|s| s.document_id == "refunds" || s.document_id == "shipping")
     );
+}
+
+#[tokio::test]
+async fn extractive_answers_quote_exact_sentences() {
+    let docs = vec![
+        Document::new(
+            "policy",
+            "Our shop sells books. Refunds are paid within thirty days of delivery to the original card. \
+             Gift cards cannot be refunded.\n\nShipping is free above fifty euros.",
+        ),
+        Document::new(
+            "café",
+            "Le café ouvre à huit heures. Delivery of croissants starts at nine o'clock.",
+        ),
+    ];
+    let store = Arc::new(MemoryStore::exact());
+    let ingestor = Ingestor::new(
+        Arc::new(RecursiveChunker::new(80, 0)),
+        Arc::new(HashEmbedder),
+        store.clone(),
+    );
+    ingestor.ingest(docs.clone()).await.unwrap();
+    let retriever: Arc<dyn Retriever> =
+        Arc::new(DenseRetriever::new(store, Arc::new(HashEmbedder)));
+    let rag = RagPipeline::extractive(
+        retriever,
+        Extractive::new(Arc::new(HashEmbedder)).sentences(2),
+        ContextBuilder::new(1000),
+    )
+    .top_k(4);
+    let answer = rag
+        .answer("When are refunds paid after delivery?", None)
+        .await
+        .unwrap();
+    assert!(!answer.quotes.is_empty() && answer.quotes.len() <= 2);
+    assert!(answer.usage.is_none());
+    for q in &answer.quotes {
+        let doc = docs.iter().find(|d| d.id == q.document_id).unwrap();
+        assert_eq!(
+            &doc.text[q.bytes.clone()],
+            q.text,
+            "quotes map back exactly"
+        );
+        let by_chars: String = doc
+            .text
+            .chars()
+            .skip(q.chars.start)
+            .take(q.chars.len())
+            .collect();
+        assert_eq!(by_chars, q.text);
+        assert!(answer.text.contains(&format!("{} [{}]", q.text, q.number)));
+        assert!(answer.citations.iter().any(|c| c.number == q.number));
+    }
+    assert!(
+        answer.quotes[0].text.starts_with("Refunds are paid"),
+        "{:?}",
+        answer.quotes
+    );
+    let scores: Vec<f32> = answer.quotes.iter().map(|q| q.score).collect();
+    assert!(scores.iter().all(|&s| s >= 0.3), "{scores:?}");
+
+    let strict = RagPipeline::extractive(
+        Arc::new(DenseRetriever::new(
+            Arc::new(MemoryStore::exact()),
+            Arc::new(HashEmbedder),
+        )),
+        Extractive::new(Arc::new(HashEmbedder)).min_score(0.99),
+        ContextBuilder::new(1000),
+    );
+    let none = strict.answer("Anything?", None).await.unwrap();
+    assert!(none.quotes.is_empty() && none.citations.is_empty());
+    assert_eq!(none.text, "The sources do not contain an answer.");
 }
 
 #[tokio::test]
