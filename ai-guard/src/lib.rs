@@ -6,3 +6,4 @@
 //! - [`pii`]: recognizers with validators (e-mail, phone, payment card, US SSN, IBAN, IP; custom
 //!   patterns; a token-classification model through `ai-infer` with feature `ner`).
 pub mod pii;
+pub mod redact;
