@@ -5,5 +5,6 @@
 //!
 //! - [`pii`]: recognizers with validators (e-mail, phone, payment card, US SSN, IBAN, IP; custom
 //!   patterns; a token-classification model through `ai-infer` with feature `ner`).
+pub mod injection;
 pub mod pii;
 pub mod redact;
