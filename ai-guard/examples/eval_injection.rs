@@ -50,7 +50,9 @@ fn line(name: &str, c: C) {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: eval_injection FILE.jsonl [--threshold T] [--rules-only]")?;
+    let path = args
+        .next()
+        .ok_or("usage: eval_injection FILE.jsonl [--threshold T] [--rules-only]")?;
     let mut scorer = InjectionScorer::default();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -67,7 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut all = C::default();
     let start = std::time::Instant::now();
     let mut bytes = 0usize;
-    for l in std::fs::read_to_string(&path)?.lines().filter(|l| !l.trim().is_empty()) {
+    for l in std::fs::read_to_string(&path)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         let v: serde_json::Value = serde_json::from_str(l)?;
         let (Some(text), Some(label)) = (v["text"].as_str(), v["label"].as_i64()) else {
             continue;
@@ -95,7 +100,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("threshold {:.4}; {:.1} MB/s\n", scorer.current_threshold(), bytes as f64 / secs / 1e6);
+    println!(
+        "threshold {:.4}; {:.1} MB/s\n",
+        scorer.current_threshold(),
+        bytes as f64 / secs / 1e6
+    );
     println!(
         "{:<30} {:>6} {:>6} | {:>6} {:>6} {:>9} {:>6}",
         "source", "attack", "benign", "TPR", "FPR", "precision", "F1"

@@ -16,14 +16,20 @@
 use ai_guard::injection::classifier::{Features, LinearModel};
 use ai_guard::injection::{InjectionScorer, heuristics, normalize};
 
-fn read(path: &str) -> Result<Vec<(String, f32)>, Box<dyn std::error::Error>> {
+type Row = (String, f32, f32);
+
+fn read(path: &str) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
-    for line in std::fs::read_to_string(path)?.lines().filter(|l| !l.trim().is_empty()) {
+    for line in std::fs::read_to_string(path)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let (Some(t), Some(l)) = (v["text"].as_str(), v["label"].as_i64()) else {
             continue;
         };
-        rows.push((t.to_owned(), if l > 0 { 1.0 } else { 0.0 }));
+        let weight = v["weight"].as_f64().unwrap_or(1.0) as f32;
+        rows.push((t.to_owned(), if l > 0 { 1.0 } else { 0.0 }, weight));
     }
     Ok(rows)
 }
@@ -51,12 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Balance the classes by weighting: attacks are rarer in most corpora.
     let pos = train.iter().filter(|r| r.1 > 0.5).count().max(1) as f32;
     let neg = (train.len() as f32 - pos).max(1.0);
-    let feats: Vec<(Features, f32)> = train
+    let feats: Vec<(Features, f32, f32)> = train
         .iter()
-        .map(|(t, l)| {
+        .map(|(t, l, w)| {
             let n = normalize(t).text;
             let rules: Vec<&str> = heuristics::signals(&n).into_iter().map(|r| r.0).collect();
-            (Features::of(&n, &rules, bits), *l)
+            (Features::of(&n, &rules, bits), *l, *w)
         })
         .collect();
     let mut model = LinearModel::zeros(bits);
@@ -66,14 +72,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for epoch in 0..epochs {
         rng.shuffle(&mut order);
         for &i in &order {
-            let (f, l) = &feats[i];
-            // Repeat minority-class rows in expectation by scaling their step.
-            let w = if *l > 0.5 { neg / pos } else { 1.0 }.sqrt();
+            let (f, l, weight) = &feats[i];
+            // Balance the classes and apply the row's weight by scaling its step.
+            let w = if *l > 0.5 { neg / pos } else { 1.0 }.sqrt() * weight;
             model.train_step(f, *l, 0.3 * w, 1e-6, &mut g2);
         }
         let loss: f32 = feats
             .iter()
-            .map(|(f, l)| {
+            .map(|(f, l, _)| {
                 let p = model.score_features(f).clamp(1e-6, 1.0 - 1e-6);
                 -(l * p.ln() + (1.0 - l) * (1.0 - p).ln())
             })
@@ -85,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut benign: Vec<f32> = calib
         .iter()
         .filter(|r| r.1 < 0.5)
-        .map(|(t, _)| scorer.score(t).score)
+        .map(|(t, _, _)| scorer.score(t).score)
         .collect();
     benign.sort_by(f32::total_cmp);
     let allowed = (target * benign.len() as f32).floor() as usize;
@@ -95,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     model.threshold = threshold;
     let scorer = InjectionScorer::with_model(model.clone());
     let (mut tp, mut fn_, mut fp, mut tn) = (0, 0, 0, 0);
-    for (t, l) in &calib {
+    for (t, l, _) in &calib {
         match (scorer.score(t).attack, *l > 0.5) {
             (true, true) => tp += 1,
             (false, true) => fn_ += 1,

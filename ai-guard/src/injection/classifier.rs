@@ -4,7 +4,8 @@
 //! (`data/injection-lr.bin`), built by `examples/train_injection.rs` (see
 //! `docs/guards.md` for the recipe).
 
-/// Hashed feature indices of normalised `text` (sorted, unique), for `bits`-bit tables.
+/// Hashed feature indices of normalised `text` for `bits`-bit tables, each once (presence,
+/// not counts), in order of first occurrence.
 pub fn features(text: &str, bits: u32) -> Vec<u32> {
     let mask = (1u32 << bits) - 1;
     let mut out = Vec::with_capacity(text.len() + 16);
@@ -30,9 +31,32 @@ pub fn features(text: &str, bits: u32) -> Vec<u32> {
         }
         prev = Some(word);
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    dedup(out, bits)
+}
+
+thread_local! {
+    static SEEN: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keep the first occurrence of each index, in linear time with a bitset reused per thread.
+fn dedup(mut v: Vec<u32>, bits: u32) -> Vec<u32> {
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let words = (1usize << bits).div_ceil(64);
+        if seen.len() < words {
+            seen.resize(words, 0);
+        }
+        v.retain(|&i| {
+            let (w, b) = ((i / 64) as usize, 1u64 << (i % 64));
+            let fresh = seen[w] & b == 0;
+            seen[w] |= b;
+            fresh
+        });
+        for &i in &v {
+            seen[(i / 64) as usize] = 0;
+        }
+    });
+    v
 }
 
 fn fnv(parts: &[&[u8]]) -> u32 {
@@ -179,7 +203,11 @@ impl LinearModel {
         if b.len() < 24 || &b[..8] != MAGIC {
             return None;
         }
-        let f32_at = |i: usize| b.get(i..i + 4).and_then(|s| s.try_into().ok()).map(f32::from_le_bytes);
+        let f32_at = |i: usize| {
+            b.get(i..i + 4)
+                .and_then(|s| s.try_into().ok())
+                .map(f32::from_le_bytes)
+        };
         let bits = u32::from_le_bytes(b.get(8..12)?.try_into().ok()?);
         if !(8..=24).contains(&bits) {
             return None;

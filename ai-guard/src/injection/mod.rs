@@ -117,8 +117,13 @@ impl InjectionScorer {
                 break;
             }
         }
-        let rot = normalize::rot13(&n.text);
-        let rot_rules = heuristics::signals(&rot);
+        // ROT13 needs the reader to decode it, so it comes in prompts, not long documents.
+        let rot_rules =
+            if n.text.len() <= 4096 || n.text.contains("rot13") || n.text.contains("rot-13") {
+                heuristics::signals(&normalize::rot13(&n.text))
+            } else {
+                Vec::new()
+            };
         if let Some(max) = rot_rules.iter().map(|r| r.1).reduce(f32::max)
             && max >= 0.5
             && heuristics::signals(&n.text).is_empty()
@@ -150,9 +155,17 @@ impl InjectionScorer {
                     name: "classifier",
                     weight: p,
                 });
-                out.extend(rules.into_iter().map(|(name, _)| Signal { name, weight: 0.0 }));
+                out.extend(
+                    rules
+                        .into_iter()
+                        .map(|(name, _)| Signal { name, weight: 0.0 }),
+                );
             }
-            None => out.extend(rules.into_iter().map(|(name, weight)| Signal { name, weight })),
+            None => out.extend(
+                rules
+                    .into_iter()
+                    .map(|(name, weight)| Signal { name, weight }),
+            ),
         }
     }
 }
