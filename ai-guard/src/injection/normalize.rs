@@ -180,7 +180,8 @@ fn decode_payloads(text: &str) -> Vec<String> {
             continue;
         }
         let token = &text[start..i];
-        let hex_like = token.len().is_multiple_of(2) && token.bytes().all(|b| b.is_ascii_hexdigit());
+        let hex_like =
+            token.len().is_multiple_of(2) && token.bytes().all(|b| b.is_ascii_hexdigit());
         let bytes = if hex_like {
             hex::decode(token).ok()
         } else if token
