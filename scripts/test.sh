@@ -17,7 +17,7 @@ cargo clippy --version
 step "formatting"
 cargo fmt --all -- --check
 
-step "real peers (llama.cpp + SmolLM2-135M, chat and embeddings)"
+step "real peers (llama.cpp + SmolLM2-135M, chat and embeddings; PostgreSQL 16 + pgvector)"
 scripts/services.sh start
 if [ "${AI_TEST_KEEP_SERVICES:-0}" != 1 ]; then
   trap 'scripts/services.sh stop' EXIT
@@ -34,5 +34,9 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "tests (unit, doc, recorded traffic, faults, live peers)"
 # Two test threads at most: the machine has two cores and the llama.cpp server two slots.
 RUST_TEST_THREADS=${RUST_TEST_THREADS:-2} cargo test --workspace --all-features --locked
+
+step "guard evaluations on the development data (ai-guard/tests/data)"
+cargo run --release --locked -q -p ai-guard --example eval_pii -- ai-guard/tests/data/pii_presidio_cases.jsonl
+cargo run --release --locked -q -p ai-guard --example eval_injection -- ai-guard/tests/data/injection_dev.jsonl
 
 step "done"

@@ -221,14 +221,14 @@ mod tests {
 
     #[test]
     fn checks() {
-        let canary = Canary::from_token("cnry-0123456789abcdef");
+        let canary = Canary::from_token("cnry-a0b1c2d3e4f5a6b7");
         let checks = OutputChecks::new()
             .canary(canary)
             .pii(Arc::new(PiiDetector::default()))
             .formats(vec![OutputFormat::Json]);
         assert!(checks.check(r#"{"ok": true}"#).is_empty());
         assert_eq!(
-            checks.check("my prompt has CNRY 0123 4567 89AB CDEF"),
+            checks.check("my prompt has CNRY A0B1 C2D3 E4F5 A6B7"),
             vec![OutputIssue::SystemPromptLeak, OutputIssue::Format]
         );
         assert_eq!(

@@ -58,7 +58,7 @@ fn splits(s: &str, cuts: &[usize]) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn redact_then_restore_is_the_identity(s in text()) {

@@ -117,13 +117,25 @@ impl InjectionScorer {
                 break;
             }
         }
-        // ROT13 needs the reader to decode it, so it comes in prompts, not long documents.
-        let rot_rules =
-            if n.text.len() <= 4096 || n.text.contains("rot13") || n.text.contains("rot-13") {
-                heuristics::signals(&normalize::rot13(&n.text))
-            } else {
-                Vec::new()
-            };
+        // A ROT13 payload shows itself by ROT13 forms of common words ("gur" for "the",
+        // "vtaber" for "ignore"); only then are the rules run on the decoded text.
+        let rot_like = [
+            "gur ",
+            "vtaber",
+            "cebzcg",
+            "vafgehpgvba",
+            "flfgrz",
+            "ehyrf",
+            "rot13",
+            "rot-13",
+        ]
+        .iter()
+        .any(|w| n.text.contains(w));
+        let rot_rules = if rot_like {
+            heuristics::signals(&normalize::rot13(&n.text))
+        } else {
+            Vec::new()
+        };
         if let Some(max) = rot_rules.iter().map(|r| r.1).reduce(f32::max)
             && max >= 0.5
             && heuristics::signals(&n.text).is_empty()

@@ -99,8 +99,15 @@ pub fn normalize(text: &str) -> Normalized {
         n.decoded = decode_payloads(text);
         return n;
     }
-    let nfkc: String = text.nfkc().collect();
-    n.compatibility = nfkc != text;
+    let nfkc: std::borrow::Cow<'_, str> = if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        let s: String = text.nfkc().collect();
+        n.compatibility = s != text;
+        std::borrow::Cow::Owned(s)
+    };
     // Map confusables only inside words that also hold Latin letters (a Russian sentence
     // stays Russian).
     let mut out = String::with_capacity(nfkc.len());
@@ -108,6 +115,10 @@ pub fn normalize(text: &str) -> Normalized {
     let flush = |word: &mut Vec<char>, out: &mut String, n: &mut Normalized| {
         let latin = word.iter().any(|c| c.is_ascii_alphabetic());
         for &c in word.iter() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+                continue;
+            }
             match confusable(c) {
                 Some(l) if latin => {
                     n.confusables += 1;

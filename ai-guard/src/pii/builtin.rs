@@ -8,8 +8,6 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use phonenumber::country::Id;
-
 use super::card::{card_brand, luhn_valid};
 use super::national::{iban_length, iban_valid, ssn_valid};
 use super::{Finding, PiiKind};
@@ -57,7 +55,8 @@ impl Default for BuiltinConfig {
 
 pub(crate) struct Builtin {
     pub(crate) config: BuiltinConfig,
-    regions: Vec<Id>,
+    /// The compiled numbering plans of the configured regions.
+    regions: Vec<std::sync::Arc<super::phone::Plan>>,
 }
 
 const NAME: &str = "builtin";
@@ -110,7 +109,7 @@ impl Builtin {
         let regions = config
             .phone_regions
             .iter()
-            .filter_map(|r| r.to_ascii_uppercase().parse::<Id>().ok())
+            .filter_map(|r| super::phone::plan(&r.to_ascii_uppercase()))
             .collect();
         Self { config, regions }
     }
@@ -556,44 +555,42 @@ impl Builtin {
         if candidate.contains('/') {
             return None;
         }
+        let digits: String = candidate.chars().filter(char::is_ascii_digit).collect();
         if plus {
-            return phonenumber::parse(None, candidate)
-                .ok()
-                .filter(phonenumber::is_valid)
-                .map(|_| 0.8);
+            return super::phone::valid_international(&digits).then_some(0.8);
         }
         // Parentheses must balance in a national format.
         if candidate.matches('(').count() != candidate.matches(')').count() {
             return None;
         }
         let written = boundaries(candidate);
-        self.regions.iter().find_map(|&r| {
-            let n = phonenumber::parse(Some(r), candidate)
-                .ok()
-                .filter(phonenumber::is_valid)?;
-            // The grouping must be the region's own (or at most one break, where it usually
-            // has one): otherwise SSNs, dates and order numbers pass in some region's plan.
-            let national = phonenumber::format(&n)
-                .mode(phonenumber::Mode::National)
-                .to_string();
-            let usual = boundaries(&national);
-            let digits_written = candidate.bytes().filter(u8::is_ascii_digit).count();
-            let digits_usual = national.bytes().filter(u8::is_ascii_digit).count();
-            let grouped = written == usual || (written.len() <= 1 && usual.starts_with(&written));
-            if digits_written != digits_usual || !grouped {
+        let found = self.regions.iter().find_map(|plan| {
+            let nsn = match plan.national_prefix() {
+                Some(p) if digits.starts_with(p) => &digits[p.len()..],
+                _ => digits.as_str(),
+            };
+            if !plan.valid(nsn) {
                 return None;
             }
-            // A bare run of digits is an id as often as a phone number: only with a word
-            // that says phone before it.
-            if written.is_empty() && !candidate.starts_with('(') {
-                return Some(if context_before(text, start, PHONE_WORDS) {
-                    0.65
-                } else {
-                    0.4
-                });
-            }
-            Some(0.65)
-        })
+            // The grouping must be the region's own (or at most one break, where it usually
+            // has one): otherwise SSNs, dates and order numbers pass in some region's plan.
+            let usual_text = plan.national_format(nsn)?;
+            let usual = boundaries(&usual_text);
+            let digits_usual = usual_text.bytes().filter(u8::is_ascii_digit).count();
+            let grouped = written == usual || (written.len() <= 1 && usual.starts_with(&written));
+            (digits_usual == digits.len() && grouped).then_some(())
+        });
+        found?;
+        // A bare run of digits is an id as often as a phone number: only with a word that
+        // says phone before it.
+        if written.is_empty() && !candidate.starts_with('(') {
+            return Some(if context_before(text, start, PHONE_WORDS) {
+                0.65
+            } else {
+                0.4
+            });
+        }
+        Some(0.65)
     }
 }
 

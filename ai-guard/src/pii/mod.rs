@@ -17,6 +17,7 @@ mod custom;
 mod national;
 #[cfg(feature = "ner")]
 mod ner;
+mod phone;
 
 use std::fmt;
 use std::ops::Range;
