@@ -226,7 +226,7 @@ impl Guarded {
                 .iter_mut()
                 .filter(|m| matches!(m.role, Role::User | Role::Tool))
             {
-                let verdict = scorer.score(&m.text());
+                let verdict = scorer.try_score(&m.text())?;
                 if !verdict.attack {
                     continue;
                 }

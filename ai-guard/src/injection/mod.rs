@@ -11,11 +11,15 @@
 //! ```
 
 pub mod classifier;
+mod external;
 pub mod heuristics;
 pub mod normalize;
 mod spotlight;
 
 pub use classifier::{Features, LinearModel};
+pub use external::AttackClassifier;
+#[cfg(feature = "transformer")]
+pub use external::OnnxAttackClassifier;
 pub use normalize::{Normalized, normalize};
 pub use spotlight::{Spotlight, Wrapped};
 
@@ -43,10 +47,21 @@ pub struct InjectionVerdict {
 /// Scores text for prompt injection: normalisation (and what it had to undo), hand-written
 /// rules, decoded base64/hex/ROT13 payloads scored again, and the bundled classifier,
 /// combined by noisy-OR.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct InjectionScorer {
     model: Option<LinearModel>,
     threshold: f32,
+    extra: Option<std::sync::Arc<dyn AttackClassifier>>,
+}
+
+impl std::fmt::Debug for InjectionScorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InjectionScorer")
+            .field("model", &self.model)
+            .field("threshold", &self.threshold)
+            .field("extra_classifier", &self.extra.is_some())
+            .finish()
+    }
 }
 
 impl Default for InjectionScorer {
@@ -55,7 +70,11 @@ impl Default for InjectionScorer {
     fn default() -> Self {
         let model = LinearModel::bundled();
         let threshold = model.as_ref().map_or(0.5, |m| m.threshold);
-        Self { model, threshold }
+        Self {
+            model,
+            threshold,
+            extra: None,
+        }
     }
 }
 
@@ -65,6 +84,7 @@ impl InjectionScorer {
         Self {
             model: None,
             threshold: 0.5,
+            extra: None,
         }
     }
 
@@ -74,7 +94,17 @@ impl InjectionScorer {
         Self {
             model: Some(model),
             threshold,
+            extra: None,
         }
+    }
+
+    /// Add a classifier of your own (for example a fine-tuned transformer through `ai-infer`,
+    /// see `OnnxAttackClassifier` with feature `transformer`); its probability joins the
+    /// score as the signal `external_classifier`. The threshold was chosen without it: choose
+    /// a new one on your own development data.
+    pub fn with_classifier(mut self, c: std::sync::Arc<dyn AttackClassifier>) -> Self {
+        self.extra = Some(c);
+        self
     }
 
     /// Flag scores at or above `t` instead.
@@ -88,8 +118,27 @@ impl InjectionScorer {
         self.threshold
     }
 
-    /// Score `text`.
+    /// Score `text`; a failing external classifier is logged and left out.
     pub fn score(&self, text: &str) -> InjectionVerdict {
+        match self.try_score(text) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "external injection classifier failed; scoring without it");
+                Self {
+                    extra: None,
+                    ..self.clone()
+                }
+                .score(text)
+            }
+        }
+    }
+
+    /// Score `text`, failing when the external classifier fails (a guard that must not
+    /// pass what it could not check).
+    ///
+    /// # Errors
+    /// The external classifier's error.
+    pub fn try_score(&self, text: &str) -> ai_core::Result<InjectionVerdict> {
         let n = normalize(text);
         let mut signals: Vec<Signal> = Vec::new();
         self.plain_signals(&n.text, &mut signals);
@@ -145,14 +194,20 @@ impl InjectionScorer {
                 weight: max,
             });
         }
+        if let Some(c) = &self.extra {
+            signals.push(Signal {
+                name: "external_classifier",
+                weight: c.attack_probability(text)?.clamp(0.0, 1.0),
+            });
+        }
         signals.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.name.cmp(b.name)));
         signals.dedup_by(|a, b| a.name == b.name);
         let score = heuristics::combine(signals.iter().map(|s| s.weight));
-        InjectionVerdict {
+        Ok(InjectionVerdict {
             score,
             attack: score >= self.threshold,
             signals,
-        }
+        })
     }
 
     fn plain_signals(&self, normalized: &str, out: &mut Vec<Signal>) {
