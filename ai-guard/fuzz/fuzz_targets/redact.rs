@@ -11,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for mode in [RedactMode::Placeholder, RedactMode::Hash { key: b"fuzz".to_vec() }] {
+    for mode in [
+        RedactMode::Placeholder,
+        RedactMode::Hash {
+            key: b"fuzz".to_vec(),
+        },
+    ] {
         let mut vault = Vault::new();
         let r = Redactor::default().mode(mode).redact(text, &mut vault);
         assert_eq!(vault.restore(&r.text), text);
