@@ -44,6 +44,8 @@ pub mod names;
 pub mod prometheus;
 pub mod request;
 pub mod response;
+#[cfg(feature = "axum")]
+pub mod sse;
 pub mod stream;
 pub mod testing;
 pub mod timing;
