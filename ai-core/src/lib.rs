@@ -36,6 +36,7 @@
 //! ```
 
 pub mod error;
+pub mod jobs;
 pub mod layers;
 pub mod message;
 pub mod model;
