@@ -54,6 +54,8 @@ pub mod tool;
 #[cfg(feature = "tower")]
 pub mod tower_adapter;
 pub mod usage;
+#[cfg(feature = "webhooks")]
+pub mod webhook;
 
 pub use error::{AiError, ErrorKind, Result};
 pub use message::{ContentPart, ImageSource, Message, Role, ToolCall};
