@@ -14,6 +14,7 @@ struct Inner {
     jobs: HashMap<String, JobRecord>,
     by_key: HashMap<String, String>,
     queue: VecDeque<String>,
+    delivered: std::collections::HashSet<String>,
 }
 
 /// Jobs in a map behind a mutex, with a FIFO of queued ids.
@@ -187,10 +188,33 @@ impl JobStore for MemoryJobStore {
             .collect();
         for (id, key) in &old {
             inner.jobs.remove(id);
+            inner.delivered.remove(id);
             if let Some(k) = key {
                 inner.by_key.remove(k);
             }
         }
         Ok(old.len())
+    }
+
+    async fn undelivered(&self, limit: usize) -> Result<Vec<JobRecord>> {
+        let inner = self.inner.lock();
+        let mut out: Vec<JobRecord> = inner
+            .jobs
+            .values()
+            .filter(|j| {
+                j.status.is_terminal()
+                    && j.callback_url.is_some()
+                    && !inner.delivered.contains(&j.id)
+            })
+            .cloned()
+            .collect();
+        out.sort_by_key(|j| j.finished_ms);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn mark_delivered(&self, id: &str) -> Result<()> {
+        self.inner.lock().delivered.insert(id.to_owned());
+        Ok(())
     }
 }

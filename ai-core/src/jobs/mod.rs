@@ -24,6 +24,8 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod queue;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,6 +36,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 pub use memory::MemoryJobStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgJobStore;
 pub use queue::{JobQueue, JobQueueBuilder, Submit};
 
 /// Where a job is.
@@ -172,4 +176,10 @@ pub trait JobStore: Send + Sync {
     async fn cancel(&self, id: &str) -> Result<bool>;
     /// Remove finished jobs older than `ttl`; returns how many.
     async fn purge(&self, ttl: Duration) -> Result<usize>;
+    /// Finished jobs with a callback URL whose webhook has not been handed off yet (an
+    /// outbox: a worker that dies between finishing a job and delivering its webhook loses
+    /// nothing).
+    async fn undelivered(&self, limit: usize) -> Result<Vec<JobRecord>>;
+    /// Record that a job's webhook was handled (delivered or dead-lettered).
+    async fn mark_delivered(&self, id: &str) -> Result<()>;
 }

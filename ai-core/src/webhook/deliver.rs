@@ -307,3 +307,43 @@ impl WebhookSender {
         Some(self.deliver(url, &job.id, &body).await)
     }
 }
+
+impl WebhookSender {
+    /// Deliver the webhooks of finished jobs in `store` that were not handed off yet (the
+    /// outbox), marking each handled once delivered or dead-lettered; returns how many.
+    ///
+    /// # Errors
+    /// The store's errors.
+    pub async fn dispatch_pending(
+        &self,
+        store: &dyn crate::jobs::JobStore,
+        limit: usize,
+    ) -> Result<usize> {
+        let jobs = store.undelivered(limit).await?;
+        for job in &jobs {
+            self.deliver_job(job).await;
+            store.mark_delivered(&job.id).await?;
+        }
+        Ok(jobs.len())
+    }
+}
+
+/// Run [`WebhookSender::dispatch_pending`] every `interval` on a spawned task (abort the
+/// handle to stop). Several processes may run one: deliveries are at least once, and the job
+/// id as message id lets receivers drop duplicates.
+pub fn spawn_dispatcher(
+    sender: std::sync::Arc<WebhookSender>,
+    store: std::sync::Arc<dyn crate::jobs::JobStore>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sender.dispatch_pending(store.as_ref(), 64).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    })
+}

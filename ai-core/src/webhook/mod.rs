@@ -29,7 +29,7 @@ use sha2::Sha256;
 
 use crate::error::{AiError, ErrorKind, Result};
 
-pub use deliver::{Attempt, Delivery, DeliveryState, WebhookSender};
+pub use deliver::{Attempt, Delivery, DeliveryState, WebhookSender, spawn_dispatcher};
 pub use ssrf::{AddressPolicy, check_address};
 
 /// A signing secret. Its `Debug` never shows the key.
