@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # services.sh — install and start the real peers used by the integration tests, on 127.0.0.1.
 #
-#   scripts/services.sh install   # idempotent: Python venv + llama.cpp server wheel + GGUF model
+#   scripts/services.sh install   # idempotent: redis-server (apt), Python venv + llama.cpp server
+#                                 # wheel + PostgreSQL/pgvector wheel + GGUF model
 #   scripts/services.sh start     # install, then start every peer and wait until each answers
 #   scripts/services.sh stop      # stop what `start` started (by PID file)
 #   scripts/services.sh status    # exit 0 when every server answers
@@ -21,6 +22,7 @@ LOGS=$CACHE/logs
 LLM_PORT=${AI_LLM_PORT:-18080}
 LLM_EMB_PORT=${AI_LLM_EMB_PORT:-18081}
 PG_PORT=${AI_PG_PORT:-15432}
+REDIS_PORT=${AI_REDIS_PORT:-16379}
 PG_DIR=$CACHE/pg
 MODEL_FILE=$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
 XLLAMACPP_VERSION=2026.10.11549
@@ -47,6 +49,11 @@ install() {
     log "installing curl"
     apt-get update -q >"$LOGS/apt.log" 2>&1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl >>"$LOGS/apt.log" 2>&1
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing redis-server (Debian)"
+    apt-get update -q >"$LOGS/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server >>"$LOGS/apt.log" 2>&1
   fi
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating Python venv in $VENV"
@@ -107,7 +114,7 @@ pg_bin() {
 start_pg() {
   local bin
   bin=$(pg_bin)
-  if [ -f "$PG_DIR/data/postmaster.pid" ] && "$bin/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+  if [ -f "$PG_DIR/data/postmaster.pid" ] && runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
     log "postgres already running"
     return 0
   fi
@@ -130,8 +137,26 @@ stop_pg() {
   runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
 }
 
+# Redis without persistence, on 127.0.0.1 only.
+start_redis() {
+  if [ -f "$RUN/redis.pid" ] && kill -0 "$(cat "$RUN/redis.pid")" 2>/dev/null; then
+    log "redis already running"
+    return 0
+  fi
+  mkdir -p "$CACHE/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --dir "$CACHE/redis"
+  local end=$(( $(date +%s) + 20 ))
+  until [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
+    [ "$(date +%s)" -lt "$end" ] || { log "redis did not start"; return 1; }
+    sleep 0.1
+  done
+  log "Redis on 127.0.0.1:$REDIS_PORT"
+}
+
 start() {
   install
+  start_redis
   start_pg
   start_llm llm "$LLM_PORT"
   start_llm llm-emb "$LLM_EMB_PORT" --embedding
@@ -141,6 +166,7 @@ start() {
 }
 
 status() {
+  [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] &&
   (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null &&
   curl -sf -o /dev/null "http://127.0.0.1:$LLM_PORT/health" &&
     curl -sf -o /dev/null "http://127.0.0.1:$LLM_EMB_PORT/health"
@@ -157,6 +183,7 @@ stop() {
 }
 
 print_env() {
+  echo "export AI_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export AI_TEST_LLAMACPP_URL=http://127.0.0.1:$LLM_PORT/v1"
   echo "export AI_TEST_LLAMACPP_EMBED_URL=http://127.0.0.1:$LLM_EMB_PORT/v1"
   echo "export AI_TEST_LLAMACPP_MODEL=smollm2-135m-instruct"

@@ -41,6 +41,8 @@ pub mod concurrency;
 pub mod cost;
 mod counters;
 pub mod rate_limit;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod retry;
 pub mod routing;
 pub mod telemetry;

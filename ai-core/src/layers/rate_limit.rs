@@ -55,7 +55,7 @@ pub enum LimitKind {
     CostPerDay,
 }
 
-const ALL_LIMITS: [LimitKind; 5] = [
+pub(crate) const ALL_LIMITS: [LimitKind; 5] = [
     LimitKind::RequestsPerMinute,
     LimitKind::RequestsPerDay,
     LimitKind::TokensPerMinute,
@@ -94,12 +94,12 @@ impl LimitKind {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 
     /// Capacity in the bucket's unit (requests, tokens or nano-dollars).
-    fn capacity(self, limits: &Limits) -> Option<f64> {
+    pub(crate) fn capacity(self, limits: &Limits) -> Option<f64> {
         let v = match self {
             LimitKind::RequestsPerMinute => limits.requests_per_minute,
             LimitKind::RequestsPerDay => limits.requests_per_day,
@@ -123,7 +123,7 @@ pub struct Amount {
 }
 
 impl Amount {
-    fn of(self, kind: LimitKind) -> f64 {
+    pub(crate) fn of(self, kind: LimitKind) -> f64 {
         match kind {
             LimitKind::RequestsPerMinute | LimitKind::RequestsPerDay => self.requests as f64,
             LimitKind::TokensPerMinute | LimitKind::TokensPerDay => self.tokens as f64,

@@ -1,0 +1,149 @@
+//! Redis-backed limits and cache shared by two "replicas" (two connections), against the real
+//! Redis started by `scripts/services.sh` (feature `live-tests`, `AI_TEST_REDIS_URL`).
+#![cfg(feature = "live-tests")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ai_core::layers::Stack;
+use ai_core::layers::cache::CacheLayer;
+use ai_core::layers::rate_limit::{Amount, LimitStore, Limits, RateLimitLayer};
+use ai_core::layers::redis_store::{RedisCacheStore, RedisLimitStore};
+use ai_core::testing::{ScriptedModel, Step};
+use ai_core::{ChatRequest, ChatResponse, ErrorKind};
+
+fn url() -> String {
+    std::env::var("AI_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("AI_TEST_REDIS_URL is not set: run `scripts/services.sh start` and `eval \"$(scripts/services.sh env)\"` (scripts/test.sh does both)")
+    })
+}
+
+fn prefix(what: &str) -> String {
+    format!("test:{what}:{}:{}:", std::process::id(), fastrand::u64(..))
+}
+
+#[tokio::test]
+async fn replicas_share_one_limit_atomically() {
+    let p = prefix("limit");
+    let a: Arc<dyn LimitStore> = Arc::new(RedisLimitStore::connect(&url(), &p).await.unwrap());
+    let b: Arc<dyn LimitStore> = Arc::new(RedisLimitStore::connect(&url(), &p).await.unwrap());
+    let limits = Limits {
+        requests_per_minute: Some(20),
+        ..Limits::default()
+    };
+    let one = Amount {
+        requests: 1,
+        ..Amount::default()
+    };
+    // 50 concurrent calls through two replicas: exactly 20 get through.
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let limits = limits.clone();
+        tasks.push(tokio::spawn(async move {
+            store.acquire("tenant-1", &limits, one).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::RateLimited);
+                let wait = e.retry_after().unwrap();
+                assert!(
+                    wait > Duration::ZERO && wait <= Duration::from_secs(4),
+                    "{wait:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(ok, 20);
+    // Another key has its own bucket.
+    a.acquire("tenant-2", &limits, one).await.unwrap();
+
+    // Reconciliation: a call that used more tokens than estimated leaves debt.
+    let tl = Limits {
+        tokens_per_minute: Some(100),
+        ..Limits::default()
+    };
+    let ten = Amount {
+        requests: 1,
+        tokens: 10,
+        cost_nanos: 0,
+    };
+    a.acquire("tenant-3", &tl, ten).await.unwrap();
+    b.adjust("tenant-3", &tl, 95, 0).await.unwrap();
+    let e = a.acquire("tenant-3", &tl, ten).await.unwrap_err();
+    assert_eq!(e.code(), Some("tokens_per_minute"));
+}
+
+#[tokio::test]
+async fn the_rate_limit_layer_on_redis() {
+    let p = prefix("layer");
+    let limits = Limits {
+        requests_per_minute: Some(3),
+        ..Limits::default()
+    };
+    let replica = |store: RedisLimitStore| {
+        let model = Arc::new(ScriptedModel::new(vec![Step::Reply(
+            ChatResponse::text_answer("ok"),
+        )]));
+        Stack::new()
+            .layer(RateLimitLayer::new(limits.clone()).store(Arc::new(store)))
+            .build_chat(model)
+    };
+    let a = replica(RedisLimitStore::connect(&url(), &p).await.unwrap());
+    let b = replica(RedisLimitStore::connect(&url(), &p).await.unwrap());
+    let req = || ChatRequest::user("hi").key("acme");
+    a.generate(req()).await.unwrap();
+    b.generate(req()).await.unwrap();
+    a.generate(req()).await.unwrap();
+    let e = b.generate(req()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+}
+
+#[tokio::test]
+async fn replicas_share_one_cache() {
+    let p = prefix("cache");
+    let model_a = Arc::new(ScriptedModel::new(vec![Step::Reply(
+        ChatResponse::text_answer("computed once"),
+    )]));
+    let model_b = Arc::new(ScriptedModel::new(vec![Step::Reply(
+        ChatResponse::text_answer("never"),
+    )]));
+    let a = Stack::new()
+        .layer(CacheLayer::new(
+            Arc::new(RedisCacheStore::connect(&url(), &p).await.unwrap()),
+            Duration::from_secs(60),
+        ))
+        .build_chat(model_a.clone());
+    let b = Stack::new()
+        .layer(CacheLayer::new(
+            Arc::new(RedisCacheStore::connect(&url(), &p).await.unwrap()),
+            Duration::from_secs(60),
+        ))
+        .build_chat(model_b.clone());
+    let req = || ChatRequest::user("What is 2 + 2?").temperature(0.0);
+    let first = a.generate(req()).await.unwrap();
+    assert!(!first.meta.cache_hit);
+    let second = b.generate(req()).await.unwrap();
+    assert!(second.meta.cache_hit, "served from the shared cache");
+    assert_eq!(second.text(), "computed once");
+    assert!(model_b.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_a_clear_error() {
+    let start = std::time::Instant::now();
+    let e = RedisLimitStore::connect("redis://127.0.0.1:1", "x")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let e = RedisCacheStore::connect("not a url", "x")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+}
