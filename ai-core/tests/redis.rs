@@ -40,7 +40,7 @@ async fn replicas_share_one_limit_atomically() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-        let limits = limits.clone();
+        let limits = limits;
         tasks.push(tokio::spawn(async move {
             store.acquire("tenant-1", &limits, one).await
         }));
@@ -91,7 +91,7 @@ async fn the_rate_limit_layer_on_redis() {
             ChatResponse::text_answer("ok"),
         )]));
         Stack::new()
-            .layer(RateLimitLayer::new(limits.clone()).store(Arc::new(store)))
+            .layer(RateLimitLayer::new(limits).store(Arc::new(store)))
             .build_chat(model)
     };
     let a = replica(RedisLimitStore::connect(&url(), &p).await.unwrap());
