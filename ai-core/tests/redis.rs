@@ -40,7 +40,6 @@ async fn replicas_share_one_limit_atomically() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-        let limits = limits;
         tasks.push(tokio::spawn(async move {
             store.acquire("tenant-1", &limits, one).await
         }));
