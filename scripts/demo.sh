@@ -7,3 +7,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/models.sh install
 eval "$(scripts/models.sh env)"
 cargo run --quiet --locked -p examples --example demo
+echo
+echo "== The demo platform: an existing service with AI added (examples/platform) =="
+cargo run --quiet --locked -p examples --example platform -- --demo

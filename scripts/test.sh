@@ -39,4 +39,7 @@ step "guard evaluations on the development data (ai-guard/tests/data)"
 cargo run --release --locked -q -p ai-guard --example eval_pii -- ai-guard/tests/data/pii_presidio_cases.jsonl
 cargo run --release --locked -q -p ai-guard --example eval_injection -- ai-guard/tests/data/injection_dev.jsonl
 
+step "platform load test (20 000 requests at concurrency 256 through /ai/chat, mock model)"
+cargo run --release --locked -q -p examples --example platform -- --load 20000 --concurrency 256
+
 step "done"
