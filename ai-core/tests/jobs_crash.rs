@@ -1,6 +1,7 @@
-//! Crash test against real PostgreSQL (feature `live-tests`; `scripts/services.sh` starts it
-//! and exports `AI_TEST_PG_URL`): a worker in a separate process is killed with SIGKILL while
-//! jobs run; a new worker finishes the queue. Every job reaches a terminal state, jobs that ran
+//! Crash test against real PostgreSQL and real Redis (feature `live-tests`;
+//! `scripts/services.sh` starts them and exports `AI_TEST_PG_URL` and `AI_TEST_REDIS_URL`): a
+//! worker in a separate process is killed with SIGKILL while jobs run; a new worker finishes
+//! the queue. Every job reaches a terminal state, jobs that ran
 //! twice say so, and every webhook arrives at least once with a valid signature.
 //!
 //! The worker process is this test binary again, started with `AI_JOBS_CRASH_WORKER=1` and
@@ -28,6 +29,24 @@ fn pg_url() -> String {
     })
 }
 
+fn redis_url() -> String {
+    std::env::var("AI_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("AI_TEST_REDIS_URL is not set: run `scripts/services.sh start` and `eval \"$(scripts/services.sh env)\"`")
+    })
+}
+
+/// The store for `backend` (`postgres` or `redis`) under `name` (table or key prefix).
+async fn store_for(backend: &str, name: &str) -> Arc<dyn JobStore> {
+    match backend {
+        "redis" => Arc::new(
+            RedisJobStore::connect(&redis_url(), &format!("{name}:"))
+                .await
+                .unwrap(),
+        ),
+        _ => Arc::new(PgJobStore::connect(&pg_url(), name).await.unwrap()),
+    }
+}
+
 /// The worker: runs only inside the spawned process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_process() {
@@ -36,7 +55,8 @@ async fn worker_process() {
     }
     let table = std::env::var("AI_JOBS_TABLE").unwrap();
     let secret = Secret::from_string(&std::env::var("AI_JOBS_SECRET").unwrap()).unwrap();
-    let store: Arc<dyn JobStore> = Arc::new(PgJobStore::connect(&pg_url(), &table).await.unwrap());
+    let backend = std::env::var("AI_JOBS_BACKEND").unwrap();
+    let store = store_for(&backend, &table).await;
     let _queue = JobQueue::builder(store.clone())
         .workers(8)
         .lease(Duration::from_millis(1000))
@@ -96,7 +116,7 @@ async fn receive(State(r): State<Received>, headers: HeaderMap, body: Bytes) -> 
     StatusCode::OK
 }
 
-fn spawn_worker(table: &str, secret: &str) -> Child {
+fn spawn_worker(backend: &str, table: &str, secret: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "worker_process",
@@ -106,6 +126,11 @@ fn spawn_worker(table: &str, secret: &str) -> Child {
         ])
         .env("AI_JOBS_CRASH_WORKER", "1")
         .env("AI_JOBS_TABLE", table)
+        .env("AI_JOBS_BACKEND", backend)
+        .env(
+            "AI_TEST_REDIS_URL",
+            std::env::var("AI_TEST_REDIS_URL").unwrap_or_default(),
+        )
         .env("AI_JOBS_SECRET", secret)
         .env("AI_TEST_PG_URL", pg_url())
         .spawn()
@@ -117,8 +142,20 @@ async fn killed_worker_loses_nothing_on_postgres() {
     if std::env::var("AI_JOBS_CRASH_WORKER").as_deref() == Ok("1") {
         return;
     }
-    let table = format!("jobs_crash_{}", std::process::id());
-    let store = Arc::new(PgJobStore::connect(&pg_url(), &table).await.unwrap());
+    crash("postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_worker_loses_nothing_on_redis() {
+    if std::env::var("AI_JOBS_CRASH_WORKER").as_deref() == Ok("1") {
+        return;
+    }
+    crash("redis").await;
+}
+
+async fn crash(backend: &str) {
+    let table = format!("jobs_crash_{}_{}", std::process::id(), fastrand::u32(..));
+    let store = store_for(backend, &table).await;
     let client = JobQueue::builder(store.clone()).client();
     let secret = Secret::generate();
     let received = Received::default();
@@ -156,7 +193,7 @@ async fn killed_worker_loses_nothing_on_postgres() {
         }
     };
 
-    let mut first = spawn_worker(&table, &secret.to_string_secret());
+    let mut first = spawn_worker(backend, &table, &secret.to_string_secret());
     // Kill it mid-flight: after some jobs finished, while others run.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -176,7 +213,7 @@ async fn killed_worker_loses_nothing_on_postgres() {
     let at_kill = count(JobStatus::Succeeded).await;
     let running_at_kill = count(JobStatus::Running).await;
 
-    let mut second = spawn_worker(&table, &secret.to_string_secret());
+    let mut second = spawn_worker(backend, &table, &secret.to_string_secret());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let mut terminal = 0;
@@ -223,7 +260,7 @@ async fn killed_worker_loses_nothing_on_postgres() {
         "jobs running at the kill ran again and say so"
     );
     eprintln!(
-        "crash test (PostgreSQL): 200 jobs, worker killed with {at_kill} done and {running_at_kill} running; \
+        "crash test ({backend}): 200 jobs, worker killed with {at_kill} done and {running_at_kill} running; \
          all 200 succeeded, {twice} ran twice (attempts = 2), {deliveries} webhook deliveries for 200 jobs, 0 invalid signatures"
     );
 }

@@ -146,3 +146,83 @@ async fn an_unreachable_redis_is_a_clear_error() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 }
+
+#[tokio::test]
+async fn redis_job_store_semantics() {
+    use ai_core::jobs::{JobStatus, JobStore, NewJob, RedisJobStore};
+    let store = RedisJobStore::connect(&url(), &prefix("jobs"))
+        .await
+        .unwrap();
+    let new = |key: Option<&str>, cb: Option<&str>| NewJob {
+        input: serde_json::json!({"text": "x"}),
+        idempotency_key: key.map(str::to_owned),
+        deadline_ms: None,
+        callback_url: cb.map(str::to_owned),
+    };
+    let (a, created) = store
+        .submit(new(Some("k1"), Some("https://example.com/hook")))
+        .await
+        .unwrap();
+    assert!(created);
+    let (again, created) = store.submit(new(Some("k1"), None)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, a.id);
+    let (b, _) = store.submit(new(None, None)).await.unwrap();
+    assert!(store.cancel(&a.id).await.unwrap());
+    assert!(!store.cancel(&a.id).await.unwrap());
+    // The cancelled job is skipped by claims; its webhook is pending in the outbox.
+    let claimed = store
+        .claim("w1", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (claimed.id.as_str(), claimed.status, claimed.attempts),
+        (b.id.as_str(), JobStatus::Running, 1)
+    );
+    assert!(
+        store
+            .claim("w2", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .renew(&b.id, "w1", Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .renew(&b.id, "w2", Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete(&b.id, "w2", Ok(serde_json::json!(1)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete(&b.id, "w1", Ok(serde_json::json!({"ok": true})))
+            .await
+            .unwrap()
+    );
+    let done = store.get(&b.id).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Succeeded);
+    assert_eq!(done.result.unwrap()["ok"], true);
+    let pending = store.undelivered(10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        [a.id.as_str()]
+    );
+    store.mark_delivered(&a.id).await.unwrap();
+    assert!(store.undelivered(10).await.unwrap().is_empty());
+    assert_eq!(store.purge(Duration::ZERO).await.unwrap(), 2);
+    assert!(store.get(&a.id).await.unwrap().is_none());
+    let (c, created) = store.submit(new(Some("k1"), None)).await.unwrap();
+    assert!(created && c.id != a.id, "the key is free again after purge");
+}

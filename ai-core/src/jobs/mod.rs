@@ -27,6 +27,8 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,6 +41,8 @@ pub use memory::MemoryJobStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PgJobStore;
 pub use queue::{JobQueue, JobQueueBuilder, Submit};
+#[cfg(feature = "redis")]
+pub use redis::RedisJobStore;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
