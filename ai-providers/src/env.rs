@@ -12,6 +12,8 @@
 //! | `AZURE_OPENAI_DEPLOYMENT` | deployment name |
 //! | `AZURE_OPENAI_API_VERSION` or `OPENAI_API_VERSION` | API version (default `2024-10-21`) |
 //! | `AZURE_OPENAI_API_KEY` or `AZURE_OPENAI_AD_TOKEN` | key (`api-key` header) or Entra ID bearer token |
+//! | `ANTHROPIC_API_KEY` | Anthropic key (`AI_PROVIDER=anthropic`, feature `anthropic`) |
+//! | `ANTHROPIC_BASE_URL` | another Messages API endpoint (a gateway, llama.cpp) |
 
 use std::sync::Arc;
 
@@ -138,7 +140,27 @@ pub fn builder_from_env() -> Result<OpenAiBuilder> {
 /// ```
 #[cfg(feature = "openai")]
 pub fn from_env() -> Result<Arc<dyn ChatModel>> {
+    #[cfg(feature = "anthropic")]
+    if std::env::var("AI_PROVIDER").is_ok_and(|p| p.trim().eq_ignore_ascii_case("anthropic")) {
+        return anthropic_from(&|name| std::env::var(name).ok())
+            .map(|p| Arc::new(p) as Arc<dyn ChatModel>);
+    }
     Ok(Arc::new(builder_from_env()?.build()?))
+}
+
+/// The Anthropic provider the environment describes (`ANTHROPIC_API_KEY`, `AI_MODEL`,
+/// optional `ANTHROPIC_BASE_URL`), read through `get`.
+#[cfg(feature = "anthropic")]
+pub fn anthropic_from(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::anthropic::AnthropicProvider> {
+    let key = require(get, "ANTHROPIC_API_KEY", "AI_PROVIDER=anthropic")?;
+    let model = require(get, "AI_MODEL", "the Claude model to use")?;
+    let mut b = crate::anthropic::AnthropicProvider::anthropic(key).model(model);
+    if let Some(url) = var(get, "ANTHROPIC_BASE_URL") {
+        b = b.base_url(url);
+    }
+    b.build()
 }
 
 /// An embedding model from the process environment (see the table above).

@@ -38,6 +38,8 @@
 //! # drop(metrics); Ok(()) }
 //! ```
 
+#[cfg(feature = "anthropic")]
+pub mod anthropic;
 #[cfg(feature = "openai")]
 pub mod env;
 pub mod error_map;

@@ -157,3 +157,37 @@ async fn wrong_path_is_not_found() {
     let e = p.generate(question()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
 }
+
+/// llama.cpp's server also speaks the Anthropic Messages API (`/v1/messages`).
+#[tokio::test]
+async fn anthropic_provider_against_llamacpp_messages_api() {
+    use ai_providers::anthropic::AnthropicProvider;
+    let base = env("AI_TEST_LLAMACPP_URL");
+    let p = AnthropicProvider::compatible(base.trim_end_matches("/v1"), "llamacpp")
+        .model(model_name())
+        .build()
+        .unwrap();
+    let req = || {
+        ChatRequest::new(vec![
+            Message::system("You are terse."),
+            Message::user("What is the capital of France?"),
+        ])
+        .temperature(0.0)
+        .max_tokens(16)
+    };
+    let whole = p.generate(req()).await.unwrap();
+    assert!(!whole.text().is_empty());
+    assert!(matches!(
+        whole.finish_reason,
+        FinishReason::Stop | FinishReason::Length
+    ));
+    assert!(whole.usage.unwrap().output_tokens > 0);
+    let streamed = collect_stream(p.stream(req()).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        streamed.text(),
+        whole.text(),
+        "streamed text equals whole text (greedy)"
+    );
+}
