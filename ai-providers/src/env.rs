@@ -14,6 +14,7 @@
 //! | `AZURE_OPENAI_API_KEY` or `AZURE_OPENAI_AD_TOKEN` | key (`api-key` header) or Entra ID bearer token |
 //! | `ANTHROPIC_API_KEY` | Anthropic key (`AI_PROVIDER=anthropic`, feature `anthropic`) |
 //! | `ANTHROPIC_BASE_URL` | another Messages API endpoint (a gateway, llama.cpp) |
+//! | `OLLAMA_HOST` | Ollama's address for `AI_PROVIDER=ollama-native` (feature `ollama`; default `http://127.0.0.1:11434`) |
 
 use std::sync::Arc;
 
@@ -144,6 +145,13 @@ pub fn from_env() -> Result<Arc<dyn ChatModel>> {
     if std::env::var("AI_PROVIDER").is_ok_and(|p| p.trim().eq_ignore_ascii_case("anthropic")) {
         return anthropic_from(&|name| std::env::var(name).ok())
             .map(|p| Arc::new(p) as Arc<dyn ChatModel>);
+    }
+    #[cfg(feature = "ollama")]
+    if std::env::var("AI_PROVIDER").is_ok_and(|p| p.trim().eq_ignore_ascii_case("ollama-native")) {
+        let get = |name: &str| std::env::var(name).ok();
+        let host = var(&get, "OLLAMA_HOST").unwrap_or_else(|| "http://127.0.0.1:11434".into());
+        let model = require(&get, "AI_MODEL", "the Ollama model to use")?;
+        return Ok(Arc::new(crate::ollama::OllamaProvider::new(&host, &model)?));
     }
     Ok(Arc::new(builder_from_env()?.build()?))
 }

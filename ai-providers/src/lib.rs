@@ -44,6 +44,8 @@ pub mod anthropic;
 pub mod env;
 pub mod error_map;
 pub mod http;
+#[cfg(feature = "ollama")]
+pub mod ollama;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod sse;
