@@ -40,6 +40,8 @@
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "cohere")]
+pub mod cohere;
 #[cfg(feature = "openai")]
 pub mod env;
 pub mod error_map;
