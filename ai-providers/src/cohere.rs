@@ -3,7 +3,7 @@
 //! ```no_run
 //! # async fn run() -> ai_core::Result<()> {
 //! use ai_core::Reranker;
-//! let cohere = ai_providers::cohere::CohereProvider::new(std::env::var("COHERE_API_KEY").unwrap_or_default())
+//! let cohere = ai_providers::cohere::CohereProvider::cohere(std::env::var("COHERE_API_KEY").unwrap_or_default())
 //!     .rerank_model("rerank-v3.5")
 //!     .build()?;
 //! let ranked = cohere.rerank("refunds", &["Refunds take 5 days.".into(), "Shipping is free.".into()]).await?;
@@ -123,7 +123,7 @@ impl std::fmt::Debug for CohereProvider {
 
 impl CohereProvider {
     /// Cohere with an API key.
-    pub fn new(api_key: impl Into<String>) -> CohereBuilder {
+    pub fn cohere(api_key: impl Into<String>) -> CohereBuilder {
         CohereBuilder {
             key: SecretString::from(api_key.into()),
             base_url: COHERE_BASE_URL.into(),

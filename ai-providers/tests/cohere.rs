@@ -24,7 +24,7 @@ async fn embed_rerank_and_errors() {
     })
     .await
     .unwrap();
-    let p = CohereProvider::new("co-secret")
+    let p = CohereProvider::cohere("co-secret")
         .base_url(server.url(""))
         .build()
         .unwrap();
