@@ -50,6 +50,7 @@ pub mod http;
 pub mod ollama;
 #[cfg(feature = "openai")]
 pub mod openai;
+pub mod pool;
 pub mod sse;
 
 #[cfg(feature = "openai")]
