@@ -35,41 +35,48 @@ pub struct NdjsonDecoder {
 }
 
 impl NdjsonDecoder {
-    /// Feed a chunk; complete non-empty lines go to `out`.
-    ///
-    /// # Errors
-    /// `Decode` when a line exceeds [`MAX_LINE`] or is not UTF-8.
-    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<String>) -> Result<()> {
+    /// Feed a chunk; complete non-empty lines go to `out` in order — a line that is not
+    /// UTF-8 as a `Decode` error in its place, so the outcome does not depend on how the body
+    /// was split.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Result<String>>) {
         let mut rest = chunk;
         while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            if self.buf.len() + i > MAX_LINE {
+                out.push(Err(AiError::decode("an NDJSON line is too long", "")));
+                self.buf.clear();
+                return;
+            }
             self.buf.extend_from_slice(&rest[..i]);
             rest = &rest[i + 1..];
-            self.flush(out)?;
+            self.flush(out);
+        }
+        if self.buf.len() + rest.len() > MAX_LINE {
+            out.push(Err(AiError::decode("an NDJSON line is too long", "")));
+            self.buf.clear();
+            return;
         }
         self.buf.extend_from_slice(rest);
-        if self.buf.len() > MAX_LINE {
-            return Err(AiError::decode("an NDJSON line is too long", ""));
-        }
-        Ok(())
     }
 
     /// The end of the body: a last line without a newline.
-    ///
-    /// # Errors
-    /// `Decode` when it is not UTF-8.
-    pub fn finish(&mut self, out: &mut Vec<String>) -> Result<()> {
-        self.flush(out)
+    pub fn finish(&mut self, out: &mut Vec<Result<String>>) {
+        self.flush(out);
     }
 
-    fn flush(&mut self, out: &mut Vec<String>) -> Result<()> {
+    fn flush(&mut self, out: &mut Vec<Result<String>>) {
         let line = std::mem::take(&mut self.buf);
-        let text = String::from_utf8(line)
-            .map_err(|e| AiError::decode("an NDJSON line is not UTF-8", e.to_string()))?;
-        let t = text.trim();
-        if !t.is_empty() {
-            out.push(t.to_owned());
+        match String::from_utf8(line) {
+            Ok(text) => {
+                let t = text.trim();
+                if !t.is_empty() {
+                    out.push(Ok(t.to_owned()));
+                }
+            }
+            Err(e) => out.push(Err(AiError::decode(
+                "an NDJSON line is not UTF-8",
+                e.to_string(),
+            ))),
         }
-        Ok(())
     }
 }
 
@@ -361,12 +368,13 @@ where
     struct St<S> {
         bytes: S,
         nd: NdjsonDecoder,
-        lines: VecDeque<String>,
+        lines: VecDeque<Result<String>>,
         ready: VecDeque<Result<StreamEvent>>,
         tools: u32,
         started: bool,
         ended: bool,
         over: bool,
+        eof: bool,
     }
     let st = St {
         bytes,
@@ -377,6 +385,7 @@ where
         started: false,
         ended: false,
         over: false,
+        eof: false,
     };
     futures::stream::unfold(st, move |mut st| async move {
         loop {
@@ -391,6 +400,15 @@ where
                 return None;
             }
             if let Some(line) = st.lines.pop_front() {
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        st.ready.push_back(Err(e.with_provider(provider)));
+                        st.ended = true;
+                        st.lines.clear();
+                        continue;
+                    }
+                };
                 if line_events(
                     provider,
                     &line,
@@ -407,24 +425,22 @@ where
             if st.ended {
                 return None;
             }
+            if st.eof {
+                st.ready.push_back(Err(AiError::new(
+                    ErrorKind::Unavailable,
+                    "the stream ended before its final (done) line",
+                )
+                .with_provider(provider)));
+                st.ended = true;
+                continue;
+            }
             let mut out = Vec::new();
             match st.bytes.next().await {
-                Some(Ok(chunk)) => {
-                    if let Err(e) = st.nd.feed(&chunk, &mut out) {
-                        st.ready.push_back(Err(e.with_provider(provider)));
-                    }
-                }
+                Some(Ok(chunk)) => st.nd.feed(&chunk, &mut out),
                 Some(Err(e)) => st.ready.push_back(Err(e)),
                 None => {
-                    if let Err(e) = st.nd.finish(&mut out) {
-                        st.ready.push_back(Err(e));
-                    } else if out.is_empty() {
-                        st.ready.push_back(Err(AiError::new(
-                            ErrorKind::Unavailable,
-                            "the stream ended before its final (done) line",
-                        )
-                        .with_provider(provider)));
-                    }
+                    st.eof = true;
+                    st.nd.finish(&mut out);
                 }
             }
             st.lines.extend(out);

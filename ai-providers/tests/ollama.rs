@@ -72,11 +72,15 @@ async fn ndjson_streams_decode_the_same_however_split() {
     assert_eq!(err.unwrap().kind(), ErrorKind::Decode);
     let mut d = NdjsonDecoder::default();
     let mut out = Vec::new();
-    assert!(
-        d.feed(&vec![b'x'; ai_providers::ollama::MAX_LINE + 1], &mut out)
-            .is_err(),
-        "bounded lines"
-    );
+    d.feed(&vec![b'x'; ai_providers::ollama::MAX_LINE + 1], &mut out);
+    assert!(out.iter().any(Result::is_err), "bounded lines");
+    // A bad last line (no newline) is an error after the good lines before it.
+    let (_, err) = collect(
+        "{\"model\":\"m\",\"message\":{\"content\":\"a\"},\"done\":false}\n\u{fffd}",
+        &[],
+    )
+    .await;
+    assert!(err.is_some());
 }
 
 #[tokio::test]
