@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let whole = vec![Ok(Bytes::copy_from_slice(body))];
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     let run = |parts: Vec<ai_core::Result<Bytes>>| -> Vec<String> {

@@ -20,6 +20,7 @@ fn chunks(data: &[u8], seed: u8) -> Vec<ai_core::Result<Bytes>> {
 
 fn events(s: ai_core::ChatStream) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     rt.block_on(s.map(|e| format!("{e:?}")).collect())
