@@ -175,27 +175,7 @@ impl EmbeddingModel for CohereProvider {
         let rows = v["embeddings"]["float"].as_array().ok_or_else(|| {
             AiError::decode("no `embeddings.float` array", v.to_string()).with_provider(PROVIDER)
         })?;
-        let out: Vec<Embedding> = rows
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .map(|xs| {
-                        xs.iter()
-                            .filter_map(Value::as_f64)
-                            .map(|x| x as f32)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
-            .collect();
-        if out.len() != texts.len() {
-            return Err(AiError::decode(
-                format!("{} embeddings for {} texts", out.len(), texts.len()),
-                v.to_string(),
-            )
-            .with_provider(PROVIDER));
-        }
-        Ok(out)
+        crate::error_map::float_rows(PROVIDER, rows, texts.len(), &v.to_string())
     }
 
     fn dimensions(&self) -> usize {

@@ -233,6 +233,50 @@ pub fn from_transport(provider: &'static str, err: reqwest::Error) -> AiError {
         .with_source(err.without_url())
 }
 
+/// A `Decode` error for a body (or stream event) that could not be parsed, keeping the raw text.
+pub fn decode_error(
+    provider: &'static str,
+    what: &str,
+    err: impl std::fmt::Display,
+    raw: &[u8],
+) -> AiError {
+    AiError::decode(
+        format!("could not decode the {what}: {err}"),
+        String::from_utf8_lossy(raw).into_owned(),
+    )
+    .with_provider(provider)
+}
+
+/// JSON rows of floats as embeddings, one per input text (`expected`); the count must match.
+pub fn float_rows(
+    provider: &'static str,
+    rows: &[Value],
+    expected: usize,
+    raw: &str,
+) -> Result<Vec<ai_core::Embedding>, AiError> {
+    let out: Vec<ai_core::Embedding> = rows
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .map(|xs| {
+                    xs.iter()
+                        .filter_map(Value::as_f64)
+                        .map(|x| x as f32)
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    if out.len() != expected {
+        return Err(AiError::decode(
+            format!("{} embeddings for {expected} texts", out.len()),
+            raw.to_owned(),
+        )
+        .with_provider(provider));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -605,27 +605,7 @@ impl EmbeddingModel for OllamaProvider {
         let rows = v["embeddings"].as_array().ok_or_else(|| {
             AiError::decode("no `embeddings` array", raw.clone()).with_provider(PROVIDER)
         })?;
-        let out: Vec<Embedding> = rows
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .map(|xs| {
-                        xs.iter()
-                            .filter_map(Value::as_f64)
-                            .map(|x| x as f32)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
-            .collect();
-        if out.len() != texts.len() {
-            return Err(AiError::decode(
-                format!("{} embeddings for {} texts", out.len(), texts.len()),
-                raw.into_owned(),
-            )
-            .with_provider(PROVIDER));
-        }
-        Ok(out)
+        crate::error_map::float_rows(PROVIDER, rows, texts.len(), &raw)
     }
 
     fn dimensions(&self) -> usize {

@@ -112,6 +112,13 @@ impl Filter {
     }
 }
 
+/// Cosine similarity of two vectors of any length (0 when either is all zeros).
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    dot / (n(a) * n(b))
+}
+
 /// L2-normalise in place (a zero vector stays zero).
 pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -107,7 +107,7 @@ impl Extractive {
             return Ok(Vec::new());
         };
         for (c, v) in candidates.iter_mut().zip(rest) {
-            c.score = cosine(q, v);
+            c.score = crate::document::cosine(q, v);
         }
         let mut order: Vec<usize> = (0..candidates.len()).collect();
         order.sort_by(|&a, &b| {
@@ -136,16 +136,5 @@ impl Extractive {
             .map(|q| format!("{} [{}]", q.text.replace('\n', " "), q.number))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
     }
 }

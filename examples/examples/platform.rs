@@ -264,7 +264,6 @@ fn router(app: App) -> Router {
 
 struct Parts {
     chat: Arc<dyn ChatModel>,
-    raw: Arc<dyn ChatModel>,
     embedder: Option<Arc<dyn EmbeddingModel>>,
 }
 
@@ -431,7 +430,6 @@ async fn build_app(
         }
         _ => (None, None),
     };
-    let _ = parts.raw;
     Ok(App {
         chat: parts.chat,
         fallback_breaker: Arc::new(CircuitBreaker::new(BreakerConfig::default())),
@@ -471,21 +469,26 @@ async fn post_json(client: &reqwest::Client, url: &str, body: Value) -> Result<V
     r.json().await.map_err(|e| e.to_string())
 }
 
+/// The platform as served: the configured model behind the guarded stack, docs indexed,
+/// metrics from `handle`.
+async fn embedded_app(handle: ai_core::prometheus::PrometheusHandle) -> ai_core::Result<App> {
+    let (chat, embedder) = load_models()?;
+    let guarded = build_stack(chat, 600).await?;
+    build_app(
+        Parts {
+            chat: guarded,
+            embedder,
+        },
+        Some(handle),
+        true,
+    )
+    .await
+}
+
 /// Start the platform on an ephemeral port, drive one request of each kind, print, exit.
 async fn demo() -> ai_core::Result<()> {
     let handle = ai_core::prometheus::install_recorder()?;
-    let (chat, embedder) = load_models()?;
-    let guarded = build_stack(chat.clone(), 600).await?;
-    let app = build_app(
-        Parts {
-            chat: guarded,
-            raw: chat,
-            embedder,
-        },
-        Some(handle.clone()),
-        true,
-    )
-    .await?;
+    let app = embedded_app(handle.clone()).await?;
     let (addr, server) = serve(
         app,
         "127.0.0.1:0"
@@ -686,11 +689,10 @@ async fn load(n: usize, concurrency: usize) -> ai_core::Result<()> {
         )),
     ]));
     // Limits high enough that the load test measures the service, not the limiter.
-    let guarded = build_stack(mock.clone(), 10_000_000).await?;
+    let guarded = build_stack(mock, 10_000_000).await?;
     let app = build_app(
         Parts {
             chat: guarded,
-            raw: mock,
             embedder: None,
         },
         None,
@@ -807,19 +809,7 @@ async fn main() -> std::process::ExitCode {
             .parse()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
         async {
-            let handle = ai_core::prometheus::install_recorder()?;
-            let (chat, embedder) = load_models()?;
-            let guarded = build_stack(chat.clone(), 600).await?;
-            let app = build_app(
-                Parts {
-                    chat: guarded,
-                    raw: chat,
-                    embedder,
-                },
-                Some(handle),
-                true,
-            )
-            .await?;
+            let app = embedded_app(ai_core::prometheus::install_recorder()?).await?;
             let (local, server) = serve(app, addr).await?;
             println!("platform listening on http://{local}");
             let _ = tokio::signal::ctrl_c().await;

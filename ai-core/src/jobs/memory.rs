@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 
-use super::{JobError, JobRecord, JobStatus, JobStore, NewJob, now_ms};
+use super::{JobError, JobRecord, JobStatus, JobStore, NewJob, new_id, now_ms};
 use crate::error::Result;
 
 #[derive(Default)]
@@ -36,11 +36,6 @@ impl MemoryJobStore {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-fn new_id() -> String {
-    let mut rng = fastrand::Rng::new();
-    format!("job_{:016x}{:016x}", rng.u64(..), rng.u64(..))
 }
 
 #[async_trait]

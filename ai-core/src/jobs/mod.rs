@@ -147,6 +147,12 @@ pub struct NewJob {
     pub callback_url: Option<String>,
 }
 
+/// A fresh random job id (`job_` and 32 hex digits), shared by every store.
+pub(crate) fn new_id() -> String {
+    let mut rng = fastrand::Rng::new();
+    format!("job_{:016x}{:016x}", rng.u64(..), rng.u64(..))
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
     SystemTime::now()

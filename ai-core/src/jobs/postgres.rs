@@ -144,7 +144,7 @@ impl JobStore for PgJobStore {
     async fn submit(&self, job: NewJob) -> Result<(JobRecord, bool)> {
         let t = &self.table;
         let c = self.client().await?;
-        let id = format!("job_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let id = super::new_id();
         let rows = c
             .query(
                 &format!(

@@ -10,11 +10,9 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 
 use super::{JobError, JobRecord, JobStatus, JobStore, NewJob};
-use crate::error::{AiError, ErrorKind, Result};
+use crate::error::Result;
 
-fn unavailable(e: impl std::fmt::Display) -> AiError {
-    AiError::new(ErrorKind::Unavailable, format!("Redis: {e}"))
-}
+use crate::layers::redis_store::{connect, unavailable};
 
 /// See the module docs.
 #[derive(Clone)]
@@ -22,6 +20,17 @@ pub struct RedisJobStore {
     conn: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+/// The Lua scripts, hashed once (not on every call).
+struct Scripts {
+    submit: redis::Script,
+    claim: redis::Script,
+    renew: redis::Script,
+    complete: redis::Script,
+    cancel: redis::Script,
+    purge: redis::Script,
 }
 
 impl std::fmt::Debug for RedisJobStore {
@@ -132,28 +141,26 @@ impl RedisJobStore {
     /// `Config` for a bad URL, `Unavailable` when Redis cannot be reached.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
         let timeout = Duration::from_secs(5);
-        let client = redis::Client::open(url)
-            .map_err(|e| AiError::config(format!("invalid Redis URL: {e}")))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2);
-        let conn = tokio::time::timeout(
-            timeout * 2,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| unavailable("connecting timed out"))?
-        .map_err(unavailable)?;
         Ok(Self {
-            conn,
+            conn: connect(url, timeout).await?,
             prefix: prefix.to_owned(),
             timeout,
+            scripts: std::sync::Arc::new(Scripts {
+                submit: script(SUBMIT),
+                claim: script(CLAIM),
+                renew: script(RENEW),
+                complete: script(COMPLETE),
+                cancel: script(CANCEL),
+                purge: script(PURGE),
+            }),
         })
     }
 
-    async fn run<T: redis::FromRedisValue>(&self, s: &str, args: &[String]) -> Result<T> {
-        let sc = script(s);
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        sc: &redis::Script,
+        args: &[String],
+    ) -> Result<T> {
         let mut inv = sc.prepare_invoke();
         inv.key(&self.prefix);
         for a in args {
@@ -226,10 +233,10 @@ impl RedisJobStore {
 #[async_trait]
 impl JobStore for RedisJobStore {
     async fn submit(&self, job: NewJob) -> Result<(JobRecord, bool)> {
-        let id = format!("job_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let id = super::new_id();
         let (id, created): (String, i64) = self
             .run(
-                SUBMIT,
+                &self.scripts.submit,
                 &[
                     id,
                     job.input.to_string(),
@@ -252,7 +259,10 @@ impl JobStore for RedisJobStore {
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<JobRecord>> {
         let id: Option<String> = self
-            .run(CLAIM, &[worker.to_owned(), lease.as_millis().to_string()])
+            .run(
+                &self.scripts.claim,
+                &[worker.to_owned(), lease.as_millis().to_string()],
+            )
             .await?;
         match id {
             Some(id) => self.load(&id).await,
@@ -263,7 +273,7 @@ impl JobStore for RedisJobStore {
     async fn renew(&self, id: &str, worker: &str, lease: Duration) -> Result<bool> {
         let n: i64 = self
             .run(
-                RENEW,
+                &self.scripts.renew,
                 &[
                     id.to_owned(),
                     worker.to_owned(),
@@ -290,7 +300,7 @@ impl JobStore for RedisJobStore {
         };
         let n: i64 = self
             .run(
-                COMPLETE,
+                &self.scripts.complete,
                 &[
                     id.to_owned(),
                     worker.to_owned(),
@@ -304,12 +314,14 @@ impl JobStore for RedisJobStore {
     }
 
     async fn cancel(&self, id: &str) -> Result<bool> {
-        let n: i64 = self.run(CANCEL, &[id.to_owned()]).await?;
+        let n: i64 = self.run(&self.scripts.cancel, &[id.to_owned()]).await?;
         Ok(n == 1)
     }
 
     async fn purge(&self, ttl: Duration) -> Result<usize> {
-        let n: i64 = self.run(PURGE, &[ttl.as_millis().to_string()]).await?;
+        let n: i64 = self
+            .run(&self.scripts.purge, &[ttl.as_millis().to_string()])
+            .await?;
         Ok(n.max(0) as usize)
     }
 

@@ -16,11 +16,13 @@ use crate::error::{AiError, ErrorKind, Result};
 use crate::names::{attr, metric};
 use crate::response::ChatResponse;
 
-fn unavailable(e: impl std::fmt::Display) -> AiError {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> AiError {
     AiError::new(ErrorKind::Unavailable, format!("Redis: {e}"))
 }
 
-async fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager> {
+/// A connection manager for `url` with command and connect time limits (shared with the
+/// Redis job store).
+pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager> {
     let client =
         redis::Client::open(url).map_err(|e| AiError::config(format!("invalid Redis URL: {e}")))?;
     let config = redis::aio::ConnectionManagerConfig::new()

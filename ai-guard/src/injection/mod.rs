@@ -141,7 +141,7 @@ impl InjectionScorer {
     pub fn try_score(&self, text: &str) -> ai_core::Result<InjectionVerdict> {
         let n = normalize(text);
         let mut signals: Vec<Signal> = Vec::new();
-        self.plain_signals(&n.text, &mut signals);
+        let rules_fired = self.plain_signals(&n.text, &mut signals);
         if n.invisible > 0 {
             signals.push(Signal {
                 name: "invisible_characters",
@@ -187,7 +187,7 @@ impl InjectionScorer {
         };
         if let Some(max) = rot_rules.iter().map(|r| r.1).reduce(f32::max)
             && max >= 0.5
-            && heuristics::signals(&n.text).is_empty()
+            && !rules_fired
         {
             signals.push(Signal {
                 name: "rot13_payload",
@@ -210,8 +210,10 @@ impl InjectionScorer {
         })
     }
 
-    fn plain_signals(&self, normalized: &str, out: &mut Vec<Signal>) {
+    /// Rule and classifier signals of normalised text; returns whether any rule fired.
+    fn plain_signals(&self, normalized: &str, out: &mut Vec<Signal>) -> bool {
         let rules = heuristics::signals(normalized);
+        let fired = !rules.is_empty();
         match &self.model {
             Some(m) => {
                 // The classifier weighs the rules in context; they are reported as reasons
@@ -234,5 +236,6 @@ impl InjectionScorer {
                     .map(|(name, weight)| Signal { name, weight }),
             ),
         }
+        fired
     }
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::error_map;
+use crate::error_map::{self, decode_error};
 use crate::sse::SseStream;
 
 /// Usage in `ai-core`'s convention: input tokens include the cached ones (Anthropic counts
@@ -26,19 +26,6 @@ pub fn usage(u: &Value) -> Usage {
         cache_write_input_tokens: write,
         ..Usage::default()
     }
-}
-
-fn decode_error(
-    provider: &'static str,
-    what: &str,
-    e: impl std::fmt::Display,
-    body: &[u8],
-) -> AiError {
-    AiError::decode(
-        format!("cannot decode the {what}: {e}"),
-        String::from_utf8_lossy(body).into_owned(),
-    )
-    .with_provider(provider)
 }
 
 /// A whole (non-streamed) response.

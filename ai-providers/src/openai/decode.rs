@@ -13,16 +13,8 @@ use futures::Stream;
 use serde_json::Value;
 
 use super::wire::{self, Response};
-use crate::error_map;
+use crate::error_map::{self, decode_error};
 use crate::sse::{SseEvent, SseStream};
-
-fn decode_error(provider: &'static str, what: &str, err: serde_json::Error, raw: &[u8]) -> AiError {
-    AiError::decode(
-        format!("could not decode the {what}: {err}"),
-        String::from_utf8_lossy(raw).into_owned(),
-    )
-    .with_provider(provider)
-}
 
 /// Decode a non-streamed Chat Completions body.
 pub fn decode_response(

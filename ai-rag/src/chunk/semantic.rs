@@ -98,14 +98,9 @@ impl SemanticChunker {
         for part in texts.chunks(batch) {
             vectors.extend(self.model.embed(part).await?);
         }
-        let cosine = |a: &[f32], b: &[f32]| {
-            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            dot / (n(a) * n(b))
-        };
         let distances: Vec<f32> = vectors
             .windows(2)
-            .map(|w| 1.0 - cosine(&w[0], &w[1]))
+            .map(|w| 1.0 - crate::document::cosine(&w[0], &w[1]))
             .collect();
         let threshold = if distances.is_empty() {
             f32::INFINITY
