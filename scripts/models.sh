@@ -129,6 +129,15 @@ PY
     cp "$st/tokenizer.json" "$int8/tokenizer.json"
     cp "$REPO/scripts/python/minilm-ai-infer.json" "$int8/ai-infer.json"
   fi
+  local pooled=$MODELS/all-MiniLM-L6-v2-int8-pooled
+  if [ ! -f "$pooled/model.onnx" ]; then
+    log "adding mean pooling to the INT8 graph (tests of pooling inside the model)"
+    python_env
+    mkdir -p "$pooled"
+    "$TVENV/bin/python" "$REPO/scripts/python/gpu_models.py" "$int8/model.onnx" "$pooled/model.onnx" >"$LOGS/pooled-minilm.log" 2>&1
+    cp "$st/tokenizer.json" "$pooled/tokenizer.json"
+    sed 's/"pooling": "mean"/"pooling": "model"/' "$REPO/scripts/python/minilm-ai-infer.json" >"$pooled/ai-infer.json"
+  fi
   local smol=$MODELS/smollm2-135m-instruct
   if [ ! -f "$smol-fp32/model.onnx" ] || [ ! -f "$smol-int4/model.onnx" ]; then
     python_env

@@ -18,6 +18,10 @@ pub struct BatcherConfig {
     pub max_wait: Duration,
     /// Most items waiting; beyond it `submit` fails at once (back-pressure).
     pub queue: usize,
+    /// Most batches running at once. `1` runs one batch after another; more lets the next
+    /// batch's host work (tokenization, padding, pooling) overlap a running one, which is what
+    /// keeps a GPU busy.
+    pub concurrency: usize,
 }
 
 impl Default for BatcherConfig {
@@ -26,6 +30,7 @@ impl Default for BatcherConfig {
             max_batch: 32,
             max_wait: Duration::from_millis(5),
             queue: 1024,
+            concurrency: 1,
         }
     }
 }
@@ -68,6 +73,7 @@ impl<I: Send + 'static, O: Send + 'static> DynamicBatcher<I, O> {
         let config = BatcherConfig {
             max_batch: config.max_batch.max(1),
             queue: config.queue.max(1),
+            concurrency: config.concurrency.max(1),
             ..config
         };
         let (tx, rx) = mpsc::channel(config.queue);
@@ -116,7 +122,15 @@ async fn worker<I: Send + 'static, O: Send + 'static>(
     f: BatchFn<I, O>,
     config: BatcherConfig,
 ) {
-    while let Some(first) = rx.recv().await {
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
+    loop {
+        // A batch is gathered only once it can run, so items keep joining while slots are busy.
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let Some(first) = rx.recv().await else {
+            break;
+        };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + config.max_wait;
         while batch.len() < config.max_batch {
@@ -138,50 +152,56 @@ async fn worker<I: Send + 'static, O: Send + 'static>(
         if batch.is_empty() {
             continue;
         }
-        let now = Instant::now();
-        let mut inputs = Vec::with_capacity(batch.len());
-        let mut replies = Vec::with_capacity(batch.len());
-        for job in batch {
-            metrics::histogram!(metric::QUEUE_WAIT).record((now - job.enqueued).as_secs_f64());
-            inputs.push(job.input);
-            replies.push(job.reply);
-        }
         let f = f.clone();
-        let expected = replies.len();
-        let result = tokio::task::spawn_blocking(move || f(inputs)).await;
-        match result {
-            Ok(Ok(outputs)) if outputs.len() == expected => {
-                for (reply, out) in replies.into_iter().zip(outputs) {
-                    let _ = reply.send(Ok(out));
-                }
-            }
-            Ok(Ok(outputs)) => {
-                let err = AiError::new(
-                    ErrorKind::Provider,
-                    format!(
-                        "the batch function returned {} results for {expected} inputs",
-                        outputs.len()
-                    ),
-                );
-                for reply in replies {
-                    let _ = reply.send(Err(err.clone()));
-                }
-            }
-            Ok(Err(err)) => {
-                for reply in replies {
-                    let _ = reply.send(Err(err.clone()));
-                }
-            }
-            Err(join) => {
-                let err = AiError::new(
-                    ErrorKind::Provider,
-                    format!("the batch task failed: {join}"),
-                );
-                for reply in replies {
-                    let _ = reply.send(Err(err.clone()));
-                }
-            }
+        if config.concurrency == 1 {
+            run_batch(f, batch).await;
+            drop(permit);
+        } else {
+            tokio::spawn(async move {
+                run_batch(f, batch).await;
+                drop(permit);
+            });
         }
+    }
+    // Finish the batches still running before reporting shutdown.
+    let all = u32::try_from(config.concurrency).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+}
+
+/// Run one batch on a blocking thread and send each caller its result.
+async fn run_batch<I: Send + 'static, O: Send + 'static>(f: BatchFn<I, O>, batch: Vec<Job<I, O>>) {
+    let now = Instant::now();
+    let mut inputs = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        metrics::histogram!(metric::QUEUE_WAIT).record((now - job.enqueued).as_secs_f64());
+        inputs.push(job.input);
+        replies.push(job.reply);
+    }
+    let expected = replies.len();
+    let result = tokio::task::spawn_blocking(move || f(inputs)).await;
+    let err = match result {
+        Ok(Ok(outputs)) if outputs.len() == expected => {
+            for (reply, out) in replies.into_iter().zip(outputs) {
+                let _ = reply.send(Ok(out));
+            }
+            return;
+        }
+        Ok(Ok(outputs)) => AiError::new(
+            ErrorKind::Provider,
+            format!(
+                "the batch function returned {} results for {expected} inputs",
+                outputs.len()
+            ),
+        ),
+        Ok(Err(err)) => err,
+        Err(join) => AiError::new(
+            ErrorKind::Provider,
+            format!("the batch task failed: {join}"),
+        ),
+    };
+    for reply in replies {
+        let _ = reply.send(Err(err.clone()));
     }
 }
 
@@ -249,6 +269,7 @@ mod tests {
                 max_batch: 16,
                 max_wait: Duration::from_millis(20),
                 queue: 256,
+                concurrency: 1,
             },
             move |xs: Vec<u64>| {
                 c.fetch_add(1, Ordering::SeqCst);
@@ -269,6 +290,47 @@ mod tests {
         assert!(n <= 16, "64 items in {n} batches");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_batches_overlap_and_shutdown_waits_for_them() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let (r, p, d) = (running.clone(), peak.clone(), done.clone());
+        let batcher = Arc::new(DynamicBatcher::new(
+            BatcherConfig {
+                max_batch: 4,
+                max_wait: Duration::from_millis(1),
+                queue: 256,
+                concurrency: 3,
+            },
+            move |xs: Vec<u64>| {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(30));
+                r.fetch_sub(1, Ordering::SeqCst);
+                d.fetch_add(xs.len(), Ordering::SeqCst);
+                Ok(xs.into_iter().map(|x| x + 1).collect())
+            },
+        ));
+        let tasks: Vec<_> = (0..48u64)
+            .map(|i| {
+                let b = batcher.clone();
+                tokio::spawn(async move { (i, b.submit(i).await) })
+            })
+            .collect();
+        for t in tasks {
+            let (i, r) = t.await.unwrap();
+            assert_eq!(r.unwrap(), i + 1);
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&peak), "{peak} batches ran at once");
+        let b = Arc::into_inner(batcher).unwrap();
+        assert_eq!(b.submit(100).await.unwrap(), 101);
+        b.shutdown().await;
+        assert_eq!(done.load(Ordering::SeqCst), 49);
+        assert_eq!(running.load(Ordering::SeqCst), 0);
+    }
+
     #[tokio::test]
     async fn full_queue_is_a_clear_error() {
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
@@ -278,6 +340,7 @@ mod tests {
                 max_batch: 1,
                 max_wait: Duration::ZERO,
                 queue: 2,
+                concurrency: 1,
             },
             move |xs: Vec<u32>| {
                 let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(5));
@@ -312,6 +375,7 @@ mod tests {
                 max_batch: 8,
                 max_wait: Duration::from_millis(50),
                 queue: 16,
+                concurrency: 1,
             },
             move |xs: Vec<u32>| {
                 s.lock().unwrap().extend(xs.iter().copied());

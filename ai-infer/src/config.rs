@@ -31,6 +31,11 @@ pub enum Pooling {
     Mean,
     /// The first (`[CLS]`) token.
     Cls,
+    /// The graph pools itself: its output is already one vector per text, `[batch, hidden]`
+    /// (as in exports that end in a pooling node, which saves copying every token's vector out
+    /// of a GPU). The output is the config's `output`, else one named `sentence_embedding`,
+    /// `sentence_embeddings` or `embeddings`.
+    Model,
 }
 
 /// What turns a cross-encoder logit into a score.

@@ -50,6 +50,9 @@ impl std::fmt::Debug for OnnxEmbedder {
     }
 }
 
+/// Output names taken as pooled sentence embeddings when the config says `pooling: model`.
+const POOLED_OUTPUTS: [&str; 3] = ["sentence_embedding", "sentence_embeddings", "embeddings"];
+
 /// Default number of texts run through the model at once.
 pub const DEFAULT_BATCH: usize = 32;
 
@@ -73,7 +76,27 @@ impl OnnxEmbedder {
             )));
         }
         let session = OnnxSession::load(&files.model, options)?;
-        let encoder = Encoder::new(session, files.config.output.as_deref(), 3)?;
+        let encoder = if files.config.pooling == Pooling::Model {
+            // A graph's `pooler_output` (BERT's tanh layer on [CLS]) is also [batch, hidden] but
+            // is no sentence embedding: without an explicit `output`, only these names are taken.
+            let named = files.config.output.clone().or_else(|| {
+                POOLED_OUTPUTS
+                    .iter()
+                    .find(|n| session.outputs().iter().any(|(o, r)| o == *n && *r == 2))
+                    .map(|n| (*n).to_string())
+            });
+            let Some(output) = named else {
+                return Err(AiError::config(format!(
+                    "`{}` is configured with pooling `model` but has no rank 2 output named {POOLED_OUTPUTS:?}; \
+                     outputs: {:?} (set `output` in ai-infer.json to choose one)",
+                    files.model.display(),
+                    session.outputs()
+                )));
+            };
+            Encoder::new(session, Some(&output), 2)?
+        } else {
+            Encoder::new(session, files.config.output.as_deref(), 3)?
+        };
         let dimensions = encoder
             .session
             .output_dims(&encoder.output)
@@ -127,18 +150,34 @@ impl Inner {
             let batch: Vec<_> = chunk.iter().map(|&i| &encoded[i]).collect();
             let (hidden, mask, width) = self.encoder.run(&batch)?;
             let dim = *hidden.shape.last().unwrap_or(&0);
-            if hidden.shape.len() != 3 || hidden.shape[0] != batch.len() || hidden.shape[1] != width
-            {
+            let pooled = self.pooling == Pooling::Model;
+            let shape_ok = if pooled {
+                hidden.shape.len() == 2 && hidden.shape[0] == batch.len()
+            } else {
+                hidden.shape.len() == 3
+                    && hidden.shape[0] == batch.len()
+                    && hidden.shape[1] == width
+            };
+            if !shape_ok {
                 return Err(AiError::config(format!(
-                    "expected output [batch, sequence, hidden], got {:?}",
+                    "expected output {}, got {:?}",
+                    if pooled {
+                        "[batch, hidden]"
+                    } else {
+                        "[batch, sequence, hidden]"
+                    },
                     hidden.shape
                 )));
             }
             for (row, &original) in chunk.iter().enumerate() {
-                let tokens = &hidden.data[row * width * dim..(row + 1) * width * dim];
                 let mut v = match self.pooling {
-                    Pooling::Cls => tokens[..dim].to_vec(),
+                    Pooling::Model => hidden.data[row * dim..(row + 1) * dim].to_vec(),
+                    Pooling::Cls => {
+                        let start = row * width * dim;
+                        hidden.data[start..start + dim].to_vec()
+                    }
                     Pooling::Mean => {
+                        let tokens = &hidden.data[row * width * dim..(row + 1) * width * dim];
                         let mut sum = vec![0f32; dim];
                         let mut count = 0f32;
                         for t in 0..width {

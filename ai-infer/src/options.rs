@@ -63,6 +63,16 @@ pub struct SessionOptions {
     pub optimization: Optimization,
     /// Where to run.
     pub provider: ExecutionProvider,
+    /// Fail loading when any node of the graph would run on the CPU instead of the chosen
+    /// accelerator (ONNX Runtime otherwise places the nodes an accelerator lacks on the CPU
+    /// without saying so). Off by default: ONNX Runtime also keeps small shape computations on
+    /// the CPU on purpose, which this forbids too.
+    pub forbid_cpu_fallback: bool,
+    /// Copies of the session kept to run batches at the same time (ONNX Runtime runs one batch
+    /// per session at a time). On a GPU each copy has its own stream, so one batch's copies and
+    /// launches overlap another's kernels; on a CPU, more copies only help with spare cores.
+    /// Each copy holds its own weights.
+    pub parallel_runs: usize,
 }
 
 impl Default for SessionOptions {
@@ -75,6 +85,8 @@ impl Default for SessionOptions {
             memory_pattern: true,
             optimization: Optimization::All,
             provider: ExecutionProvider::Cpu,
+            forbid_cpu_fallback: false,
+            parallel_runs: 1,
         }
     }
 }
@@ -113,6 +125,12 @@ impl SessionOptions {
             .map_err(|e| err("memory pattern", e))?
             .with_optimization_level(level)
             .map_err(|e| err("optimization level", e))?;
+        let b = if self.forbid_cpu_fallback && self.provider != ExecutionProvider::Cpu {
+            b.with_disable_cpu_fallback()
+                .map_err(|e| err("CPU fallback", e))?
+        } else {
+            b
+        };
         match &self.provider {
             ExecutionProvider::Cpu => b
                 .with_execution_providers([ort::ep::CPU::default()

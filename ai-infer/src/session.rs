@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ai_core::{AiError, ErrorKind, Result};
 use ort::session::{Session, SessionInputValue};
@@ -20,7 +21,9 @@ pub(crate) fn run_error(e: impl std::fmt::Display) -> AiError {
 
 /// A loaded model graph.
 pub struct OnnxSession {
-    session: Mutex<Session>,
+    /// One or more copies of the session ([`SessionOptions::parallel_runs`]).
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
     inputs: Vec<String>,
     outputs: Vec<(String, usize)>,
     output_dims: Vec<Vec<i64>>,
@@ -62,12 +65,18 @@ impl OnnxSession {
                 path.display()
             )));
         }
-        let builder = Session::builder(env)
-            .map_err(|e| AiError::config(format!("cannot create an ONNX Runtime session: {e}")))?;
-        let mut builder = options.apply(builder)?;
-        let session = builder.commit_from_file(path).map_err(|e| {
-            AiError::config(format!("cannot load the model `{}`: {e}", path.display()))
-        })?;
+        let mut sessions = Vec::with_capacity(options.parallel_runs.max(1));
+        for _ in 0..options.parallel_runs.max(1) {
+            let builder = Session::builder(env).map_err(|e| {
+                AiError::config(format!("cannot create an ONNX Runtime session: {e}"))
+            })?;
+            let mut builder = options.apply(builder)?;
+            let session = builder.commit_from_file(path).map_err(|e| {
+                AiError::config(format!("cannot load the model `{}`: {e}", path.display()))
+            })?;
+            sessions.push(session);
+        }
+        let session = &sessions[0];
         let inputs = session
             .inputs()
             .iter()
@@ -92,7 +101,8 @@ impl OnnxSession {
             })
             .collect();
         Ok(Self {
-            session: Mutex::new(session),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
             inputs,
             outputs,
             output_dims,
@@ -176,11 +186,24 @@ impl OnnxSession {
     /// Run `f` with exclusive access to the `ort` session (for callers that keep output values,
     /// such as a KV cache, between runs).
     pub(crate) fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
-        let mut session = self
-            .session
+        let mut session = self.sessions[0]
             .lock()
             .map_err(|_| AiError::config("an earlier run of this session panicked"))?;
         f(&mut session)
+    }
+
+    /// A free copy of the session, else the next one in turn (waiting for it).
+    fn acquire(&self) -> Result<std::sync::MutexGuard<'_, Session>> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            if let Ok(guard) = self.sessions[(start + i) % n].try_lock() {
+                return Ok(guard);
+            }
+        }
+        self.sessions[start]
+            .lock()
+            .map_err(|_| AiError::config("an earlier run of this session panicked"))
     }
 
     /// Run with integer inputs and copy out the named float outputs.
@@ -192,10 +215,7 @@ impl OnnxSession {
                 Tensor::from_array((input.shape.clone(), input.data)).map_err(run_error)?;
             values.push((input.name, SessionInputValue::from(tensor)));
         }
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| AiError::config("an earlier run of this session panicked"))?;
+        let mut session = self.acquire()?;
         let outputs = session.run(values).map_err(run_error)?;
         let mut out = Vec::with_capacity(wanted.len());
         for name in wanted {

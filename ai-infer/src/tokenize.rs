@@ -77,7 +77,6 @@ impl TextTokenizer {
     }
 
     fn convert(e: &tokenizers::Encoding) -> Encoded {
-        let n = e.get_ids().len();
         Encoded {
             ids: e.get_ids().iter().map(|&i| i64::from(i)).collect(),
             type_ids: e.get_type_ids().iter().map(|&i| i64::from(i)).collect(),
@@ -87,7 +86,8 @@ impl TextTokenizer {
                 .iter()
                 .map(|&m| m == 1)
                 .collect(),
-            sequence: (0..n).map(|i| e.get_sequence_ids()[i]).collect(),
+            // `get_sequence_ids` builds a new vector on every call: call it once.
+            sequence: e.get_sequence_ids(),
         }
     }
 

@@ -163,6 +163,49 @@ async fn batcher_serves_concurrent_single_text_callers() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooling_inside_the_graph_and_parallel_runs_give_the_same_vectors() {
+    let (sentences, _) = reference();
+    // Same batches on both sides: the dynamic INT8 graph quantizes activations per batch.
+    let tokens = OnnxEmbedder::load_with_batch(
+        &files("all-MiniLM-L6-v2-int8"),
+        &SessionOptions::default(),
+        4,
+    )
+    .unwrap();
+    let pooled_files = files("all-MiniLM-L6-v2-int8-pooled");
+    assert_eq!(pooled_files.config.pooling, Pooling::Model);
+    let options = SessionOptions {
+        parallel_runs: 2,
+        ..SessionOptions::default()
+    };
+    let pooled = OnnxEmbedder::load_with_batch(&pooled_files, &options, 4).unwrap();
+    assert_eq!(pooled.dimensions(), 384);
+    // Four concurrent callers share the two session copies.
+    let tasks: Vec<_> = (0..4)
+        .map(|c| {
+            let (m, s) = (pooled.clone(), sentences.clone());
+            tokio::task::spawn_blocking(move || m.embed_blocking(&s[c * 5..c * 5 + 10]))
+        })
+        .collect();
+    for (c, t) in tasks.into_iter().enumerate() {
+        let got = t.await.unwrap().unwrap();
+        let expected = tokens
+            .embed_blocking(&sentences[c * 5..c * 5 + 10])
+            .unwrap();
+        for (i, v) in got.iter().enumerate() {
+            let n: f32 = v.iter().map(|x| x * x).sum();
+            assert!((n - 1.0).abs() < 1e-4, "not normalised");
+            assert!(cosine(v, &expected[i]) > 0.99999, "caller {c} text {i}");
+        }
+    }
+    // A token-level graph configured as pooled (or the reverse) is refused with the reason.
+    let mut wrong = files("all-MiniLM-L6-v2-int8");
+    wrong.config.pooling = Pooling::Model;
+    let err = OnnxEmbedder::load(&wrong, &SessionOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("rank 2"), "{err}");
+}
+
 fn tiny(name: &str) -> ModelFiles {
     ModelFiles::from_dir(models().join("tiny-bert").join(name)).unwrap()
 }
