@@ -78,7 +78,11 @@ pub fn parse_error_body(value: &Value) -> ErrorBody {
             Value::Null => None,
             other => Some(other.to_string()),
         });
-    out.kind = obj.get("type").and_then(as_text);
+    // Google puts its canonical code (`RESOURCE_EXHAUSTED`, `INVALID_ARGUMENT`…) in `status`.
+    out.kind = obj
+        .get("type")
+        .or_else(|| obj.get("status").filter(|s| s.is_string()))
+        .and_then(as_text);
     // A numeric `code` is an HTTP status (llama.cpp, some proxies), not a machine code.
     out.code = obj.get("code").filter(|c| !c.is_number()).and_then(as_text);
     out.status = obj
@@ -126,15 +130,20 @@ pub fn classify(status: u16, body: &ErrorBody) -> ErrorKind {
     if (400..500).contains(&status) && mentions(&signal, &FILTER_HINTS) {
         return ErrorKind::ContentFiltered;
     }
+    // Google answers a bad API key with 400 INVALID_ARGUMENT.
+    if status == 400 && mentions(&signal, &["api_key_invalid", "api key not valid"]) {
+        return ErrorKind::Auth;
+    }
     match status {
         401 | 403 => ErrorKind::Auth,
         404 => ErrorKind::NotFound,
         408 => ErrorKind::Timeout,
         409 => ErrorKind::Provider,
+        // Google's per-minute quotas (RESOURCE_EXHAUSTED) are rate limits that pass.
         429 if mentions(
             &signal,
             &["insufficient_quota", "quota exceeded", "billing"],
-        ) =>
+        ) && !mentions(&signal, &["resource_exhausted"]) =>
         {
             ErrorKind::QuotaExceeded
         }

@@ -5,8 +5,12 @@
 //! | feature | provider |
 //! |---|---|
 //! | `openai` (default) | OpenAI Chat Completions + Embeddings, Azure OpenAI, and any OpenAI-compatible server (vLLM, TGI, llama.cpp, Ollama, LM Studio) |
+//! | `anthropic` | Anthropic Messages API (also llama.cpp's `/v1/messages`) |
+//! | `gemini` | Google Gemini on AI Studio and Vertex AI (chat, embeddings) |
+//! | `cohere` | Cohere embed and rerank |
+//! | `ollama` | Ollama's native `/api/chat` and `/api/embed` |
 //!
-//! Anthropic, Gemini, Bedrock, Cohere and Ollama's native API are planned as further features.
+//! `docs/providers.md` has the matrix of what each supports and how it is tested.
 //!
 //! Shared plumbing: one `reqwest` client per provider (or the caller's), timeouts on every
 //! call ([`http::HttpOptions`]), an SSE decoder that is exact under any chunking ([`sse`]),
@@ -45,6 +49,8 @@ pub mod cohere;
 #[cfg(feature = "openai")]
 pub mod env;
 pub mod error_map;
+#[cfg(feature = "gemini")]
+pub mod gemini;
 pub mod http;
 #[cfg(feature = "ollama")]
 pub mod ollama;

@@ -1,7 +1,12 @@
 //! One conformance suite over every chat provider: the same scenarios, each provider's own wire
 //! format served by a local mock. A provider passes when every scenario gives the same
 //! `ai-core` result: same text, same events, same usage, same error kinds.
-#![cfg(all(feature = "openai", feature = "anthropic", feature = "ollama"))]
+#![cfg(all(
+    feature = "openai",
+    feature = "anthropic",
+    feature = "ollama",
+    feature = "gemini"
+))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -9,6 +14,7 @@ use std::time::Duration;
 
 use ai_core::{ChatModel, ChatRequest, ErrorKind, FinishReason, StreamAccumulator, Tool};
 use ai_providers::anthropic::AnthropicProvider;
+use ai_providers::gemini::GeminiProvider;
 use ai_providers::http::HttpOptions;
 use ai_providers::ollama::OllamaProvider;
 use ai_providers::openai::OpenAiProvider;
@@ -192,6 +198,79 @@ fn ollama() -> Wire {
     }
 }
 
+fn gemini_wire(name: &'static str, build: fn(&str, HttpOptions) -> Arc<dyn ChatModel>) -> Wire {
+    let chunk = |parts: serde_json::Value, finish: Option<&str>, usage: bool| {
+        let mut c = json!({"candidates":[{"content":{"role":"model","parts":parts},"index":0}],"modelVersion":"m","responseId":"r1"});
+        if let Some(f) = finish {
+            c["candidates"][0]["finishReason"] = json!(f);
+        }
+        if usage {
+            c["usageMetadata"] =
+                json!({"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5});
+        }
+        c
+    };
+    Wire {
+        name,
+        whole_text: chunk(json!([{"text":"Hello world"}]), Some("STOP"), true).to_string(),
+        stream_text: sse(&[
+            ("", chunk(json!([{"text":"Hello"}]), None, false)),
+            ("", chunk(json!([{"text":" world"}]), Some("STOP"), true)),
+        ]),
+        stream_tool: sse(&[(
+            "",
+            chunk(
+                json!([{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}]),
+                Some("STOP"),
+                true,
+            ),
+        )]),
+        cut: sse(&[("", chunk(json!([{"text":"Hello"}]), None, false))]),
+        malformed: "data: {not json\n\n".into(),
+        error_body: |t| {
+            let status = match t {
+                "invalid_request_error" => "INVALID_ARGUMENT",
+                "authentication_error" => "UNAUTHENTICATED",
+                "not_found_error" => "NOT_FOUND",
+                "rate_limit_error" => "RESOURCE_EXHAUSTED",
+                "overloaded_error" => "UNAVAILABLE",
+                _ => "INTERNAL",
+            };
+            json!({"error":{"message":"details","status":status}}).to_string()
+        },
+        overload_status: 503,
+        stream_type: "text/event-stream",
+        build,
+    }
+}
+
+fn gemini() -> Wire {
+    gemini_wire("gemini", |url, opts| {
+        Arc::new(
+            GeminiProvider::ai_studio("k")
+                .base_url(url)
+                .model("m")
+                .http_options(opts)
+                .build()
+                .unwrap(),
+        )
+    })
+}
+
+fn vertex() -> Wire {
+    gemini_wire("vertex", |url, opts| {
+        Arc::new(
+            GeminiProvider::vertex("p", "us-central1")
+                .access_token("t")
+                .base_url(url)
+                .model("m")
+                .http_options(opts)
+                .build()
+                .unwrap(),
+        )
+    })
+}
+
 async fn serve(body: String, status: u16, ctype: &'static str) -> MockServer {
     MockServer::start(move |_| {
         MockResponse::new(status, body.clone())
@@ -373,4 +452,14 @@ async fn anthropic_conforms() {
 #[tokio::test]
 async fn ollama_conforms() {
     conform(ollama()).await;
+}
+
+#[tokio::test]
+async fn gemini_conforms() {
+    conform(gemini()).await;
+}
+
+#[tokio::test]
+async fn vertex_conforms() {
+    conform(vertex()).await;
 }
