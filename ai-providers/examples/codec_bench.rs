@@ -95,6 +95,22 @@ fn ollama_bodies() -> (Vec<u8>, Vec<u8>) {
     (whole.to_string().into_bytes(), s.into_bytes())
 }
 
+fn gemini_bodies() -> (Vec<u8>, Vec<u8>) {
+    let chunk = |text: &str, last: bool| {
+        let mut c = json!({"candidates":[{"content":{"role":"model","parts":[{"text":text}]},"index":0}],"modelVersion":"m","usageMetadata":{"promptTokenCount":60,"candidatesTokenCount":40,"totalTokenCount":100}});
+        if last {
+            c["candidates"][0]["finishReason"] = json!("STOP");
+        }
+        c
+    };
+    let whole = chunk(&WORDS.concat().repeat(5), true);
+    let mut s = String::new();
+    for i in 0..40 {
+        s += &format!("data: {}\r\n\r\n", chunk(WORDS[i % 8], i == 39));
+    }
+    (whole.to_string().into_bytes(), s.into_bytes())
+}
+
 fn time(n: usize, mut f: impl FnMut()) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..5 {
@@ -182,6 +198,24 @@ fn main() {
             let parts = vec![Ok(Bytes::from(ls.clone()))];
             drain(
                 ai_providers::ollama::decode_stream("ollama", futures::stream::iter(parts)),
+                &rt,
+            );
+        }),
+    ));
+    let (gw, gs) = gemini_bodies();
+    rows.push((
+        "gemini",
+        time(n, || {
+            let _ =
+                serde_json::to_vec(&ai_providers::gemini::encode::encode(&req).unwrap()).unwrap();
+            let _ = ai_providers::gemini::decode::decode_response("gemini", &gw, false).unwrap();
+        }),
+        time(n, || {
+            let _ =
+                serde_json::to_vec(&ai_providers::gemini::encode::encode(&req).unwrap()).unwrap();
+            let parts = vec![Ok(Bytes::from(gs.clone()))];
+            drain(
+                ai_providers::gemini::decode::decode_stream("gemini", futures::stream::iter(parts)),
                 &rt,
             );
         }),

@@ -2,7 +2,7 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `AI_PROVIDER` | `openai` (default), `azure`, or `openai-compatible` (aliases: `vllm`, `tgi`, `llamacpp`, `ollama`, `lmstudio`) |
+//! | `AI_PROVIDER` | `openai` (default), `azure`, `openai-compatible` (aliases: `vllm`, `tgi`, `llamacpp`, `ollama`, `lmstudio`), `anthropic`, `gemini`, `vertex`, `cohere`, `ollama-native` |
 //! | `AI_MODEL` | chat model (falls back to `OPENAI_MODEL`; OpenAI default `gpt-4o-mini`) |
 //! | `AI_EMBEDDING_MODEL` | embedding model (default: the chat model; OpenAI: `text-embedding-3-small`) |
 //! | `OPENAI_API_KEY` | OpenAI key (required for `openai`, optional for compatible servers) |
@@ -15,6 +15,10 @@
 //! | `ANTHROPIC_API_KEY` | Anthropic key (`AI_PROVIDER=anthropic`, feature `anthropic`) |
 //! | `ANTHROPIC_BASE_URL` | another Messages API endpoint (a gateway, llama.cpp) |
 //! | `OLLAMA_HOST` | Ollama's address for `AI_PROVIDER=ollama-native` (feature `ollama`; default `http://127.0.0.1:11434`) |
+//! | `GEMINI_API_KEY` or `GOOGLE_API_KEY` | AI Studio key (`AI_PROVIDER=gemini`, feature `gemini`; model default `gemini-2.5-flash`); `GEMINI_BASE_URL` optional |
+//! | `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION` | Vertex AI project and location (`AI_PROVIDER=vertex`; location default `us-central1`); `VERTEX_BASE_URL` optional |
+//! | `VERTEX_ACCESS_TOKEN` | a caller's OAuth token for Vertex AI; without it, application default credentials (`GOOGLE_APPLICATION_CREDENTIALS` or gcloud's file) |
+//! | `COHERE_API_KEY` | Cohere key (`AI_PROVIDER=cohere`, feature `cohere`: embeddings and reranking); `AI_RERANK_MODEL`, `COHERE_BASE_URL` optional |
 
 use std::sync::Arc;
 
@@ -55,7 +59,7 @@ pub fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<OpenAiBuilde
         "lmstudio" | "lm-studio" => Some("lmstudio"),
         other => {
             return Err(AiError::config(format!(
-                "AI_PROVIDER=`{other}` is not known; use openai, azure, openai-compatible, vllm, tgi, llamacpp, ollama or lmstudio"
+                "AI_PROVIDER=`{other}` is not known; use openai, azure, openai-compatible, vllm, tgi, llamacpp, ollama, lmstudio, anthropic, gemini, vertex, cohere or ollama-native"
             )));
         }
     };
@@ -132,6 +136,42 @@ pub fn builder_from_env() -> Result<OpenAiBuilder> {
     builder_from(&|name| std::env::var(name).ok())
 }
 
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `AI_PROVIDER`, lower-cased (default `openai`).
+fn provider_kind(get: &dyn Fn(&str) -> Option<String>) -> String {
+    var(get, "AI_PROVIDER").map_or_else(|| "openai".into(), |k| k.to_ascii_lowercase())
+}
+
+/// Providers that live behind a cargo feature this build lacks.
+fn feature_missing(kind: &str) -> Option<&'static str> {
+    let feature = match kind {
+        "anthropic" => "anthropic",
+        "gemini" | "google" | "vertex" | "vertex-ai" => "gemini",
+        "cohere" => "cohere",
+        "ollama-native" => "ollama",
+        _ => return None,
+    };
+    let on = match feature {
+        "anthropic" => cfg!(feature = "anthropic"),
+        "gemini" => cfg!(feature = "gemini"),
+        "cohere" => cfg!(feature = "cohere"),
+        _ => cfg!(feature = "ollama"),
+    };
+    (!on).then_some(feature)
+}
+
+fn check_feature(kind: &str) -> Result<()> {
+    match feature_missing(kind) {
+        Some(f) => Err(AiError::config(format!(
+            "AI_PROVIDER={kind} needs ai-providers' `{f}` cargo feature"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A chat model from the process environment (see the table above).
 ///
 /// ```no_run
@@ -141,23 +181,36 @@ pub fn builder_from_env() -> Result<OpenAiBuilder> {
 /// ```
 #[cfg(feature = "openai")]
 pub fn from_env() -> Result<Arc<dyn ChatModel>> {
-    #[cfg(feature = "anthropic")]
-    if std::env::var("AI_PROVIDER").is_ok_and(|p| p.trim().eq_ignore_ascii_case("anthropic")) {
-        return anthropic_from(&|name| std::env::var(name).ok())
-            .map(|p| Arc::new(p) as Arc<dyn ChatModel>);
+    chat_from(&process_env)
+}
+
+/// A chat model the environment describes, read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing or wrong variable.
+#[cfg(feature = "openai")]
+pub fn chat_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn ChatModel>> {
+    let kind = provider_kind(get);
+    check_feature(&kind)?;
+    match kind.as_str() {
+        #[cfg(feature = "anthropic")]
+        "anthropic" => Ok(Arc::new(anthropic_from(get)?)),
+        #[cfg(feature = "ollama")]
+        "ollama-native" => Ok(Arc::new(ollama_from(get)?)),
+        #[cfg(feature = "gemini")]
+        "gemini" | "google" | "vertex" | "vertex-ai" => Ok(Arc::new(gemini_from(get)?)),
+        "cohere" => Err(AiError::config(
+            "AI_PROVIDER=cohere serves embeddings and reranking here, not chat: use embeddings_from_env or reranker_from_env",
+        )),
+        _ => Ok(Arc::new(builder_from(get)?.build()?)),
     }
-    #[cfg(feature = "ollama")]
-    if std::env::var("AI_PROVIDER").is_ok_and(|p| p.trim().eq_ignore_ascii_case("ollama-native")) {
-        let get = |name: &str| std::env::var(name).ok();
-        let host = var(&get, "OLLAMA_HOST").unwrap_or_else(|| "http://127.0.0.1:11434".into());
-        let model = require(&get, "AI_MODEL", "the Ollama model to use")?;
-        return Ok(Arc::new(crate::ollama::OllamaProvider::new(&host, &model)?));
-    }
-    Ok(Arc::new(builder_from_env()?.build()?))
 }
 
 /// The Anthropic provider the environment describes (`ANTHROPIC_API_KEY`, `AI_MODEL`,
 /// optional `ANTHROPIC_BASE_URL`), read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing variable.
 #[cfg(feature = "anthropic")]
 pub fn anthropic_from(
     get: &dyn Fn(&str) -> Option<String>,
@@ -171,10 +224,131 @@ pub fn anthropic_from(
     b.build()
 }
 
+/// Ollama's native API (`OLLAMA_HOST`, `AI_MODEL`), read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing variable.
+#[cfg(feature = "ollama")]
+pub fn ollama_from(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::ollama::OllamaProvider> {
+    let host = var(get, "OLLAMA_HOST").unwrap_or_else(|| "http://127.0.0.1:11434".into());
+    let model = var(get, "AI_MODEL")
+        .or_else(|| var(get, "AI_EMBEDDING_MODEL"))
+        .ok_or_else(|| {
+            AiError::config("environment variable AI_MODEL is not set (the Ollama model to use)")
+        })?;
+    crate::ollama::OllamaProvider::new(&host, &model)
+}
+
+/// Gemini on AI Studio (`AI_PROVIDER=gemini`: `GEMINI_API_KEY` or `GOOGLE_API_KEY`) or Vertex
+/// AI (`AI_PROVIDER=vertex`: `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, and
+/// `VERTEX_ACCESS_TOKEN` or application default credentials), read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing variable or the unusable credentials.
+#[cfg(feature = "gemini")]
+pub fn gemini_from(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::gemini::GeminiProvider> {
+    use crate::gemini::{GeminiProvider, GoogleCredentials};
+    let kind = provider_kind(get);
+    let mut b = if kind.starts_with("vertex") {
+        let project = var(get, "GOOGLE_CLOUD_PROJECT").ok_or_else(|| {
+            AiError::config(
+                "environment variable GOOGLE_CLOUD_PROJECT is not set (AI_PROVIDER=vertex)",
+            )
+        })?;
+        let location = var(get, "GOOGLE_CLOUD_LOCATION").unwrap_or_else(|| "us-central1".into());
+        let b = GeminiProvider::vertex(project, location);
+        let b = match var(get, "VERTEX_ACCESS_TOKEN") {
+            Some(token) => b.access_token(token),
+            None => b.credentials(GoogleCredentials::application_default_with(|k| {
+                get(k).map(std::ffi::OsString::from)
+            })?),
+        };
+        match var(get, "VERTEX_BASE_URL") {
+            Some(url) => b.base_url(url),
+            None => b,
+        }
+    } else {
+        let key = var(get, "GEMINI_API_KEY")
+            .or_else(|| var(get, "GOOGLE_API_KEY"))
+            .ok_or_else(|| AiError::config("environment variable GEMINI_API_KEY (or GOOGLE_API_KEY) is not set (AI_PROVIDER=gemini)"))?;
+        let b = GeminiProvider::ai_studio(key);
+        match var(get, "GEMINI_BASE_URL") {
+            Some(url) => b.base_url(url),
+            None => b,
+        }
+    };
+    b = b.model(var(get, "AI_MODEL").unwrap_or_else(|| "gemini-2.5-flash".into()));
+    if let Some(e) = var(get, "AI_EMBEDDING_MODEL") {
+        b = b.embed_model(e);
+    }
+    b.build()
+}
+
+/// Cohere (`COHERE_API_KEY`, optional `AI_EMBEDDING_MODEL`, `AI_RERANK_MODEL`,
+/// `COHERE_BASE_URL`), read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing variable.
+#[cfg(feature = "cohere")]
+pub fn cohere_from(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::cohere::CohereProvider> {
+    let key = require(get, "COHERE_API_KEY", "AI_PROVIDER=cohere")?;
+    let mut b = crate::cohere::CohereProvider::cohere(key);
+    if let Some(m) = var(get, "AI_EMBEDDING_MODEL") {
+        b = b.embed_model(m);
+    }
+    if let Some(m) = var(get, "AI_RERANK_MODEL") {
+        b = b.rerank_model(m);
+    }
+    if let Some(u) = var(get, "COHERE_BASE_URL") {
+        b = b.base_url(u);
+    }
+    b.build()
+}
+
 /// An embedding model from the process environment (see the table above).
+///
+/// # Errors
+/// `Config` naming the missing or wrong variable.
 #[cfg(feature = "openai")]
 pub fn embeddings_from_env() -> Result<Arc<dyn EmbeddingModel>> {
-    Ok(Arc::new(builder_from_env()?.build()?))
+    embeddings_from(&process_env)
+}
+
+/// An embedding model the environment describes, read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing or wrong variable.
+#[cfg(feature = "openai")]
+pub fn embeddings_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn EmbeddingModel>> {
+    let kind = provider_kind(get);
+    check_feature(&kind)?;
+    match kind.as_str() {
+        #[cfg(feature = "gemini")]
+        "gemini" | "google" | "vertex" | "vertex-ai" => Ok(Arc::new(gemini_from(get)?)),
+        #[cfg(feature = "cohere")]
+        "cohere" => Ok(Arc::new(cohere_from(get)?)),
+        #[cfg(feature = "ollama")]
+        "ollama-native" => Ok(Arc::new(ollama_from(get)?)),
+        "anthropic" => Err(AiError::config(
+            "Anthropic has no embeddings API: set AI_PROVIDER to an embedding provider",
+        )),
+        _ => Ok(Arc::new(builder_from(get)?.build()?)),
+    }
+}
+
+/// A reranker from the process environment (`AI_PROVIDER=cohere`).
+///
+/// # Errors
+/// `Config` for a provider without reranking or a missing variable.
+#[cfg(feature = "cohere")]
+pub fn reranker_from_env() -> Result<Arc<dyn ai_core::Reranker>> {
+    let kind = provider_kind(&process_env);
+    if kind != "cohere" {
+        return Err(AiError::config(format!(
+            "AI_PROVIDER={kind} has no reranking API here; use cohere (or ai-infer's CrossEncoder in process)"
+        )));
+    }
+    Ok(Arc::new(cohere_from(&process_env)?))
 }
 
 #[cfg(all(test, feature = "openai"))]
@@ -260,5 +434,71 @@ mod tests {
         .unwrap();
         assert_eq!(a.capabilities().model, "gpt4o-prod");
         assert_eq!(a.capabilities().provider, "azure.ai.openai");
+    }
+
+    #[cfg(all(feature = "gemini", feature = "cohere", feature = "anthropic"))]
+    #[test]
+    fn every_provider_comes_from_the_environment() {
+        let m = chat_from(&env(&[("AI_PROVIDER", "gemini"), ("GEMINI_API_KEY", "k")])).unwrap();
+        assert_eq!(m.capabilities().provider, "gemini");
+        assert_eq!(m.capabilities().model, "gemini-2.5-flash");
+        let m = chat_from(&env(&[
+            ("AI_PROVIDER", "vertex"),
+            ("GOOGLE_CLOUD_PROJECT", "p"),
+            ("VERTEX_ACCESS_TOKEN", "t"),
+            ("AI_MODEL", "gemini-2.5-pro"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                m.capabilities().provider.as_str(),
+                m.capabilities().model.as_str()
+            ),
+            ("vertex", "gemini-2.5-pro")
+        );
+        let Err(e) = chat_from(&env(&[("AI_PROVIDER", "vertex")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("GOOGLE_CLOUD_PROJECT"), "{e}");
+        // Without a token, application default credentials; none here is a clear error.
+        let Err(e) = chat_from(&env(&[
+            ("AI_PROVIDER", "vertex"),
+            ("GOOGLE_CLOUD_PROJECT", "p"),
+        ])) else {
+            panic!("expected an error")
+        };
+        assert!(
+            e.message().contains("application default credentials"),
+            "{e}"
+        );
+        let Err(e) = chat_from(&env(&[("AI_PROVIDER", "gemini")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("GEMINI_API_KEY"), "{e}");
+        let m = chat_from(&env(&[
+            ("AI_PROVIDER", "anthropic"),
+            ("ANTHROPIC_API_KEY", "k"),
+            ("AI_MODEL", "claude"),
+        ]))
+        .unwrap();
+        assert_eq!(m.capabilities().provider, "anthropic");
+        let Err(e) = chat_from(&env(&[("AI_PROVIDER", "cohere"), ("COHERE_API_KEY", "k")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("not chat"), "{e}");
+        let emb = embeddings_from(&env(&[
+            ("AI_PROVIDER", "cohere"),
+            ("COHERE_API_KEY", "k"),
+            ("AI_EMBEDDING_MODEL", "embed-v4.0"),
+        ]))
+        .unwrap();
+        assert_eq!(emb.model_name(), "embed-v4.0");
+        let emb =
+            embeddings_from(&env(&[("AI_PROVIDER", "gemini"), ("GEMINI_API_KEY", "k")])).unwrap();
+        assert_eq!(emb.model_name(), "gemini-embedding-001");
+        let Err(e) = embeddings_from(&env(&[("AI_PROVIDER", "anthropic")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("no embeddings"), "{e}");
     }
 }

@@ -60,4 +60,4 @@ pub mod pool;
 pub mod sse;
 
 #[cfg(feature = "openai")]
-pub use env::{builder_from_env, embeddings_from_env, from_env};
+pub use env::{builder_from_env, chat_from, embeddings_from, embeddings_from_env, from_env};

@@ -65,7 +65,7 @@ struct Parts {
 }
 
 /// A candidate with no `parts`: an error unless it finished normally (an empty answer).
-fn empty_candidate(provider: &'static str, p: &Parts, raw: &str) -> Option<AiError> {
+fn empty_candidate(provider: &'static str, p: &Parts, raw: &[u8]) -> Option<AiError> {
     if p.has_parts || !p.text.is_empty() || !p.calls.is_empty() {
         return None;
     }
@@ -78,7 +78,7 @@ fn empty_candidate(provider: &'static str, p: &Parts, raw: &str) -> Option<AiErr
             provider,
             "response",
             "a candidate without content or finish reason",
-            raw.as_bytes(),
+            raw,
         )),
         Some(FinishReason::ContentFilter) => Some(
             AiError::new(
@@ -89,7 +89,7 @@ fn empty_candidate(provider: &'static str, p: &Parts, raw: &str) -> Option<AiErr
                 ),
             )
             .with_provider(provider)
-            .with_raw_body(raw.to_owned()),
+            .with_raw_body(String::from_utf8_lossy(raw).into_owned()),
         ),
         Some(FinishReason::Stop | FinishReason::Length) => None,
         Some(_) => Some(
@@ -101,7 +101,7 @@ fn empty_candidate(provider: &'static str, p: &Parts, raw: &str) -> Option<AiErr
                 ),
             )
             .with_provider(provider)
-            .with_raw_body(raw.to_owned()),
+            .with_raw_body(String::from_utf8_lossy(raw).into_owned()),
         ),
     }
 }
@@ -144,9 +144,13 @@ fn parts_of(v: &Value, first_call: usize) -> Parts {
     out
 }
 
-fn check_error(provider: &'static str, v: &Value, raw: &str) -> Result<()> {
+fn check_error(provider: &'static str, v: &Value, raw: &[u8]) -> Result<()> {
     if v.get("error").is_some() {
-        return Err(error_map::from_stream_error(provider, v, raw));
+        return Err(error_map::from_stream_error(
+            provider,
+            v,
+            &String::from_utf8_lossy(raw),
+        ));
     }
     if let Some(reason) = v["promptFeedback"]["blockReason"].as_str() {
         let msg = v["promptFeedback"]["blockReasonMessage"]
@@ -173,12 +177,12 @@ pub fn decode_response(
 ) -> Result<ChatResponse> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| decode_error(provider, "response", e, body))?;
-    check_error(provider, &v, &String::from_utf8_lossy(body))?;
+    check_error(provider, &v, body)?;
     let Some(candidates) = v["candidates"].as_array().filter(|c| !c.is_empty()) else {
         return Err(decode_error(provider, "response", "no candidates", body));
     };
     let parts = parts_of(&v, 0);
-    if let Some(e) = empty_candidate(provider, &parts, &String::from_utf8_lossy(body)) {
+    if let Some(e) = empty_candidate(provider, &parts, body) {
         return Err(e);
     }
     let mut finish = parts
@@ -263,7 +267,7 @@ impl ChunkDecoder {
                 return;
             }
         };
-        if let Err(e) = check_error(self.provider, &v, data) {
+        if let Err(e) = check_error(self.provider, &v, data.as_bytes()) {
             self.fail(out, e);
             return;
         }
@@ -293,7 +297,7 @@ impl ChunkDecoder {
             && !self.content
             && !parts.has_parts
             && parts.finish.is_none()
-            && let Some(e) = empty_candidate(self.provider, &parts, data)
+            && let Some(e) = empty_candidate(self.provider, &parts, data.as_bytes())
         {
             self.fail(out, e);
             return;
