@@ -188,6 +188,8 @@ print_env() {
   echo "export AI_TEST_LLAMACPP_EMBED_URL=http://127.0.0.1:$LLM_EMB_PORT/v1"
   echo "export AI_TEST_LLAMACPP_MODEL=smollm2-135m-instruct"
   echo "export AI_TEST_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  # For tests that start (and kill) llama.cpp servers of their own: the replica pool test.
+  echo "export AI_TEST_LLAMA_SERVER=\"$VENV/bin/python $REPO/scripts/llama_server.py --model $MODEL_FILE\""
 }
 
 case "${1:-}" in

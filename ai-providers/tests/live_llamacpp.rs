@@ -191,3 +191,115 @@ async fn anthropic_provider_against_llamacpp_messages_api() {
         "streamed text equals whole text (greedy)"
     );
 }
+
+/// A llama.cpp server this test owns (killed when dropped).
+struct OwnServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn own_server(port: u16) -> OwnServer {
+    let cmd = env("AI_TEST_LLAMA_SERVER");
+    let mut parts = cmd.split_whitespace();
+    let child = std::process::Command::new(parts.next().unwrap())
+        .args(parts)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--threads",
+            "1",
+            "--parallel",
+            "1",
+            "--ctx",
+            "512",
+        ])
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start llama.cpp");
+    let server = OwnServer {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..240 {
+        if let Ok(r) = client
+            .get(format!("{}/health", server.url))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("llama.cpp on port {port} did not become ready");
+}
+
+fn replica(name: &str, url: &str) -> (String, Arc<dyn ChatModel>) {
+    let model = OpenAiProvider::compatible(url, "llamacpp")
+        .model(model_name())
+        .build()
+        .unwrap();
+    (name.to_owned(), Arc::new(model))
+}
+
+/// Three real llama.cpp servers behind the replica pool; one is killed mid-run: no request
+/// fails, the dead one is ejected, and the health check keeps it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_pool_survives_a_real_server_killed_mid_run() {
+    use ai_providers::pool::{PoolConfig, ReplicaPool};
+    let b = own_server(18091).await;
+    let mut c = Some(own_server(18092).await);
+    let c_url = c.as_ref().unwrap().url.clone();
+    let pool = ReplicaPool::new(
+        vec![
+            replica("a", &env("AI_TEST_LLAMACPP_URL")),
+            replica("b", &format!("{}/v1", b.url)),
+            replica("c", &format!("{c_url}/v1")),
+        ],
+        PoolConfig::default(),
+    );
+    // The active check proves each model answers (a one-token generation).
+    pool.check_health().await;
+    assert_eq!(pool.available().len(), 3, "{:?}", pool.available());
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        if i == 8 {
+            drop(c.take()); // kill replica c while requests are in flight
+        }
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            pool.generate(
+                ChatRequest::user("Say hello.")
+                    .max_tokens(4)
+                    .temperature(0.0),
+            )
+            .await
+        }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.is_ok(), "a request failed: {:?}", r.err());
+    }
+    pool.check_health().await;
+    let up = pool.available();
+    assert!(
+        !up.contains(&"c".to_owned()),
+        "the killed server is out: {up:?}"
+    );
+    assert!(
+        up.contains(&"a".to_owned()) && up.contains(&"b".to_owned()),
+        "{up:?}"
+    );
+}
