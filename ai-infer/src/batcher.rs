@@ -153,15 +153,11 @@ async fn worker<I: Send + 'static, O: Send + 'static>(
             continue;
         }
         let f = f.clone();
-        if config.concurrency == 1 {
+        // The permit travels with the batch: with one slot, the next batch waits for this one.
+        tokio::spawn(async move {
             run_batch(f, batch).await;
             drop(permit);
-        } else {
-            tokio::spawn(async move {
-                run_batch(f, batch).await;
-                drop(permit);
-            });
-        }
+        });
     }
     // Finish the batches still running before reporting shutdown.
     let all = u32::try_from(config.concurrency).unwrap_or(u32::MAX);

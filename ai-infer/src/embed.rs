@@ -150,22 +150,15 @@ impl Inner {
             let batch: Vec<_> = chunk.iter().map(|&i| &encoded[i]).collect();
             let (hidden, mask, width) = self.encoder.run(&batch)?;
             let dim = *hidden.shape.last().unwrap_or(&0);
-            let pooled = self.pooling == Pooling::Model;
-            let shape_ok = if pooled {
-                hidden.shape.len() == 2 && hidden.shape[0] == batch.len()
+            // [batch, hidden] when the graph pools, else [batch, sequence, hidden].
+            let expected: &[usize] = if self.pooling == Pooling::Model {
+                &[batch.len(), dim]
             } else {
-                hidden.shape.len() == 3
-                    && hidden.shape[0] == batch.len()
-                    && hidden.shape[1] == width
+                &[batch.len(), width, dim]
             };
-            if !shape_ok {
+            if hidden.shape != expected {
                 return Err(AiError::config(format!(
-                    "expected output {}, got {:?}",
-                    if pooled {
-                        "[batch, hidden]"
-                    } else {
-                        "[batch, sequence, hidden]"
-                    },
+                    "expected an output of shape {expected:?}, got {:?}",
                     hidden.shape
                 )));
             }

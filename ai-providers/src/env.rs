@@ -147,18 +147,12 @@ fn provider_kind(get: &dyn Fn(&str) -> Option<String>) -> String {
 
 /// Providers that live behind a cargo feature this build lacks.
 fn feature_missing(kind: &str) -> Option<&'static str> {
-    let feature = match kind {
-        "anthropic" => "anthropic",
-        "gemini" | "google" | "vertex" | "vertex-ai" => "gemini",
-        "cohere" => "cohere",
-        "ollama-native" => "ollama",
+    let (feature, on) = match kind {
+        "anthropic" => ("anthropic", cfg!(feature = "anthropic")),
+        "gemini" | "google" | "vertex" | "vertex-ai" => ("gemini", cfg!(feature = "gemini")),
+        "cohere" => ("cohere", cfg!(feature = "cohere")),
+        "ollama-native" => ("ollama", cfg!(feature = "ollama")),
         _ => return None,
-    };
-    let on = match feature {
-        "anthropic" => cfg!(feature = "anthropic"),
-        "gemini" => cfg!(feature = "gemini"),
-        "cohere" => cfg!(feature = "cohere"),
-        _ => cfg!(feature = "ollama"),
     };
     (!on).then_some(feature)
 }

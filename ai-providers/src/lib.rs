@@ -52,11 +52,14 @@ pub mod error_map;
 #[cfg(feature = "gemini")]
 pub mod gemini;
 pub mod http;
+pub mod lines;
 #[cfg(feature = "ollama")]
 pub mod ollama;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod pool;
+#[cfg(any(feature = "anthropic", feature = "gemini", feature = "ollama"))]
+mod pump;
 pub mod sse;
 
 #[cfg(feature = "openai")]

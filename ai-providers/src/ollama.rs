@@ -20,65 +20,13 @@ use ai_core::{
 };
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, TryStreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::http::{self, HttpOptions};
+use crate::pump::{BodyDecoder, pump};
 
-/// Longest NDJSON line accepted (a guard against a runaway body).
-pub const MAX_LINE: usize = 16 << 20;
-
-/// Splits a byte stream into lines across chunk boundaries.
-#[derive(Debug, Default)]
-pub struct NdjsonDecoder {
-    buf: Vec<u8>,
-}
-
-impl NdjsonDecoder {
-    /// Feed a chunk; complete non-empty lines go to `out` in order — a line that is not
-    /// UTF-8 as a `Decode` error in its place, so the outcome does not depend on how the body
-    /// was split.
-    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Result<String>>) {
-        let mut rest = chunk;
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
-            if self.buf.len() + i > MAX_LINE {
-                out.push(Err(AiError::decode("an NDJSON line is too long", "")));
-                self.buf.clear();
-                return;
-            }
-            self.buf.extend_from_slice(&rest[..i]);
-            rest = &rest[i + 1..];
-            self.flush(out);
-        }
-        if self.buf.len() + rest.len() > MAX_LINE {
-            out.push(Err(AiError::decode("an NDJSON line is too long", "")));
-            self.buf.clear();
-            return;
-        }
-        self.buf.extend_from_slice(rest);
-    }
-
-    /// The end of the body: a last line without a newline.
-    pub fn finish(&mut self, out: &mut Vec<Result<String>>) {
-        self.flush(out);
-    }
-
-    fn flush(&mut self, out: &mut Vec<Result<String>>) {
-        let line = std::mem::take(&mut self.buf);
-        match String::from_utf8(line) {
-            Ok(text) => {
-                let t = text.trim();
-                if !t.is_empty() {
-                    out.push(Ok(t.to_owned()));
-                }
-            }
-            Err(e) => out.push(Err(AiError::decode(
-                "an NDJSON line is not UTF-8",
-                e.to_string(),
-            ))),
-        }
-    }
-}
+pub use crate::lines::{LineDecoder as NdjsonDecoder, MAX_LINE};
 
 fn image_data(source: &ImageSource) -> Option<String> {
     match source {
@@ -360,93 +308,78 @@ fn line_events(
     false
 }
 
+/// Ollama's NDJSON body: lines, each one turn of the answer, until the `done` line.
+struct OllamaBody {
+    provider: &'static str,
+    lines: NdjsonDecoder,
+    scratch: Vec<Result<String>>,
+    tools: u32,
+    started: bool,
+    ended: bool,
+}
+
+impl OllamaBody {
+    fn take_lines(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        for line in self.scratch.drain(..) {
+            if self.ended {
+                break;
+            }
+            match line {
+                Ok(l) => {
+                    // The final (done) line or an error: nothing after it matters.
+                    self.ended =
+                        line_events(self.provider, &l, &mut self.tools, &mut self.started, out);
+                }
+                Err(e) => {
+                    out.push_back(Err(e.with_provider(self.provider)));
+                    self.ended = true;
+                }
+            }
+        }
+        self.scratch.clear();
+    }
+}
+
+impl BodyDecoder for OllamaBody {
+    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        self.lines.feed(chunk, &mut self.scratch);
+        self.take_lines(out);
+    }
+
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.lines.finish(&mut self.scratch);
+        self.take_lines(out);
+        if !self.ended {
+            out.push_back(Err(AiError::new(
+                ErrorKind::Unavailable,
+                "the stream ended before its final (done) line",
+            )
+            .with_provider(self.provider)));
+            self.ended = true;
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.ended
+    }
+}
+
 /// Decode an NDJSON `/api/chat` stream.
 pub fn decode_stream<S>(provider: &'static str, bytes: S) -> ChatStream
 where
     S: Stream<Item = Result<Bytes>> + Unpin + Send + 'static,
 {
-    struct St<S> {
-        bytes: S,
-        nd: NdjsonDecoder,
-        lines: VecDeque<Result<String>>,
-        ready: VecDeque<Result<StreamEvent>>,
-        tools: u32,
-        started: bool,
-        ended: bool,
-        over: bool,
-        eof: bool,
-    }
-    let st = St {
+    pump(
         bytes,
-        nd: NdjsonDecoder::default(),
-        lines: VecDeque::new(),
-        ready: VecDeque::new(),
-        tools: 0,
-        started: false,
-        ended: false,
-        over: false,
-        eof: false,
-    };
-    futures::stream::unfold(st, move |mut st| async move {
-        loop {
-            if let Some(item) = st.ready.pop_front() {
-                if item.is_err() {
-                    st.over = true;
-                    st.ready.clear();
-                }
-                return Some((item, st));
-            }
-            if st.over {
-                return None;
-            }
-            if let Some(line) = st.lines.pop_front() {
-                let line = match line {
-                    Ok(l) => l,
-                    Err(e) => {
-                        st.ready.push_back(Err(e.with_provider(provider)));
-                        st.ended = true;
-                        st.lines.clear();
-                        continue;
-                    }
-                };
-                if line_events(
-                    provider,
-                    &line,
-                    &mut st.tools,
-                    &mut st.started,
-                    &mut st.ready,
-                ) {
-                    // The final (done) line or an error: nothing after it matters.
-                    st.ended = true;
-                    st.lines.clear();
-                }
-                continue;
-            }
-            if st.ended {
-                return None;
-            }
-            if st.eof {
-                st.ready.push_back(Err(AiError::new(
-                    ErrorKind::Unavailable,
-                    "the stream ended before its final (done) line",
-                )
-                .with_provider(provider)));
-                st.ended = true;
-                continue;
-            }
-            let mut out = Vec::new();
-            match st.bytes.next().await {
-                Some(Ok(chunk)) => st.nd.feed(&chunk, &mut out),
-                Some(Err(e)) => st.ready.push_back(Err(e)),
-                None => {
-                    st.eof = true;
-                    st.nd.finish(&mut out);
-                }
-            }
-            st.lines.extend(out);
-        }
-    })
-    .boxed()
+        OllamaBody {
+            provider,
+            lines: NdjsonDecoder::default(),
+            scratch: Vec::new(),
+            tools: 0,
+            started: false,
+            ended: false,
+        },
+    )
 }
 
 /// A chat and embedding model on Ollama's native API. Cheap to clone.

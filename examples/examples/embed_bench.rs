@@ -15,17 +15,8 @@ use std::time::Instant;
 use ai_core::EmbeddingModel;
 use ai_infer::{BatchedEmbedder, BatcherConfig, ModelFiles, OnnxEmbedder, SessionOptions};
 
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+mod common;
+use common::rss_mib;
 
 /// Sentences per second when the caller hands over `per_call` texts at a time (the embedder
 /// sorts each call's texts by length and runs them in batches of 32).

@@ -16,17 +16,8 @@ use ai_infer::{ModelFiles, OnnxChatModel, Sampling, SessionOptions};
 const PROMPT: &str =
     "Write a short story about a lighthouse keeper who finds a message in a bottle.";
 
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+mod common;
+use common::rss_mib;
 
 fn run(name: &str, threads: usize, tokens: u32) -> ai_core::Result<()> {
     let models = std::env::var("AI_INFER_MODELS").map_err(|_| {

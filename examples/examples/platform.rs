@@ -19,6 +19,8 @@
 //! `DATABASE_URL` for PostgreSQL jobs; `WEBHOOK_SECRET` (`whsec_…`) to sign callbacks.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -712,17 +714,7 @@ async fn load(n: usize, concurrency: usize) -> ai_core::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| ai_core::AiError::config(e.to_string()))?;
-    let rss = || -> f64 {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            })
-            .unwrap_or(0.0)
-            / 1024.0
-    };
+    let rss = common::rss_mib;
     let tasks = || {
         tokio::runtime::Handle::current()
             .metrics()

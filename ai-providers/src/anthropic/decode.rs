@@ -7,11 +7,12 @@ use ai_core::{
     ToolCall, ToolCallDelta, Usage,
 };
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde_json::Value;
 
 use crate::error_map::{self, decode_error};
-use crate::sse::SseStream;
+use crate::pump::{BodyDecoder, pump};
+use crate::sse::{SseDecoder, SseEvent};
 
 /// Usage in `ai-core`'s convention: input tokens include the cached ones (Anthropic counts
 /// cache reads and writes apart from `input_tokens`).
@@ -229,47 +230,63 @@ impl EventDecoder {
     }
 }
 
+/// The Messages API's SSE body.
+struct AnthropicBody {
+    sse: SseDecoder,
+    events: Vec<SseEvent>,
+    dec: EventDecoder,
+}
+
+impl AnthropicBody {
+    fn take_events(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        for ev in self.events.drain(..) {
+            if self.dec.is_done() {
+                break;
+            }
+            self.dec.push(&ev.event, &ev.data, out);
+        }
+        self.events.clear();
+    }
+}
+
+impl BodyDecoder for AnthropicBody {
+    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        if let Err(e) = self.sse.feed(chunk, &mut self.events) {
+            self.events.clear();
+            out.push_back(Err(e));
+            return;
+        }
+        self.take_events(out);
+    }
+
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.sse.finish(&mut self.events);
+        self.take_events(out);
+        if !self.dec.is_done() {
+            out.push_back(Err(AiError::new(
+                ErrorKind::Unavailable,
+                "the stream ended before message_stop",
+            )
+            .with_provider(self.dec.provider)));
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.dec.is_done()
+    }
+}
+
 /// Decode a streamed response body.
 pub fn decode_stream<S>(provider: &'static str, bytes: S) -> ChatStream
 where
     S: Stream<Item = Result<Bytes>> + Unpin + Send + 'static,
 {
-    struct St<S> {
-        sse: SseStream<S>,
-        dec: EventDecoder,
-        ready: VecDeque<Result<StreamEvent>>,
-        over: bool,
-    }
-    let st = St {
-        sse: SseStream::new(bytes),
-        dec: EventDecoder::new(provider),
-        ready: VecDeque::new(),
-        over: false,
-    };
-    futures::stream::unfold(st, move |mut st| async move {
-        loop {
-            if let Some(item) = st.ready.pop_front() {
-                if item.is_err() {
-                    st.over = true;
-                    st.ready.clear();
-                }
-                return Some((item, st));
-            }
-            if st.over || st.dec.is_done() {
-                return None;
-            }
-            match st.sse.next().await {
-                Some(Ok(ev)) => st.dec.push(&ev.event, &ev.data, &mut st.ready),
-                Some(Err(e)) => st.ready.push_back(Err(e)),
-                None => {
-                    st.ready.push_back(Err(AiError::new(
-                        ErrorKind::Unavailable,
-                        "the stream ended before message_stop",
-                    )
-                    .with_provider(provider)));
-                }
-            }
-        }
-    })
-    .boxed()
+    pump(
+        bytes,
+        AnthropicBody {
+            sse: SseDecoder::new(),
+            events: Vec::new(),
+            dec: EventDecoder::new(provider),
+        },
+    )
 }

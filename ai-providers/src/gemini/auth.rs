@@ -268,16 +268,9 @@ impl GoogleCredentials {
                 ("refresh_token", refresh_token.expose_secret().to_owned()),
             ],
         };
-        let body = form
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
         let response = self
             .client
             .post(&self.token_uri)

@@ -7,11 +7,13 @@ use ai_core::{
     AiError, ChatResponse, ChatStream, ErrorKind, FinishReason, Message, Result, StreamEvent,
     ToolCall, ToolCallDelta, Usage,
 };
-use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use bytes::Bytes;
+use futures::Stream;
 use serde_json::Value;
 
 use crate::error_map::{self, decode_error};
+use crate::lines::LineDecoder;
+use crate::pump::{BodyDecoder, pump};
 
 /// Joins a function call's id and its thought signature, so that a stateless caller that sends
 /// the assistant turn back also sends the signature thinking models require.
@@ -46,12 +48,6 @@ pub fn finish_reason(value: &str) -> FinishReason {
     }
 }
 
-fn blocked(provider: &'static str, why: String, raw: &Value) -> AiError {
-    AiError::new(ErrorKind::ContentFiltered, why)
-        .with_provider(provider)
-        .with_raw_body(raw.to_string())
-}
-
 /// The pieces of one response or chunk.
 #[derive(Default)]
 struct Parts {
@@ -64,45 +60,35 @@ struct Parts {
     finish_message: Option<String>,
 }
 
-/// A candidate with no `parts`: an error unless it finished normally (an empty answer).
+/// A candidate with nothing in it: blocked (a safety-family finish), broken (no parts and no
+/// finish), failed (no parts and another finish), or just an empty answer.
 fn empty_candidate(provider: &'static str, p: &Parts, raw: &[u8]) -> Option<AiError> {
-    if p.has_parts || !p.text.is_empty() || !p.calls.is_empty() {
+    if !p.text.is_empty() || !p.calls.is_empty() {
         return None;
     }
+    let reason = p.finish.as_deref().unwrap_or("");
     let msg = p
         .finish_message
         .as_deref()
         .map_or_else(String::new, |m| format!(": {m}"));
+    let err = |kind, what: &str| {
+        AiError::new(kind, format!("{what} ({reason}){msg}"))
+            .with_provider(provider)
+            .with_raw_body(String::from_utf8_lossy(raw).into_owned())
+    };
     match p.finish.as_deref().map(finish_reason) {
+        Some(FinishReason::ContentFilter) => {
+            Some(err(ErrorKind::ContentFiltered, "the answer was blocked"))
+        }
+        _ if p.has_parts => None,
         None => Some(decode_error(
             provider,
             "response",
             "a candidate without content or finish reason",
             raw,
         )),
-        Some(FinishReason::ContentFilter) => Some(
-            AiError::new(
-                ErrorKind::ContentFiltered,
-                format!(
-                    "the answer was blocked ({}){msg}",
-                    p.finish.as_deref().unwrap_or("")
-                ),
-            )
-            .with_provider(provider)
-            .with_raw_body(String::from_utf8_lossy(raw).into_owned()),
-        ),
         Some(FinishReason::Stop | FinishReason::Length) => None,
-        Some(_) => Some(
-            AiError::new(
-                ErrorKind::Provider,
-                format!(
-                    "the model returned no content ({}){msg}",
-                    p.finish.as_deref().unwrap_or("")
-                ),
-            )
-            .with_provider(provider)
-            .with_raw_body(String::from_utf8_lossy(raw).into_owned()),
-        ),
+        Some(_) => Some(err(ErrorKind::Provider, "the model returned no content")),
     }
 }
 
@@ -156,11 +142,12 @@ fn check_error(provider: &'static str, v: &Value, raw: &[u8]) -> Result<()> {
         let msg = v["promptFeedback"]["blockReasonMessage"]
             .as_str()
             .map_or_else(String::new, |m| format!(": {m}"));
-        return Err(blocked(
-            provider,
+        return Err(AiError::new(
+            ErrorKind::ContentFiltered,
             format!("the prompt was blocked ({reason}){msg}"),
-            v,
-        ));
+        )
+        .with_provider(provider)
+        .with_raw_body(String::from_utf8_lossy(raw).into_owned()));
     }
     Ok(())
 }
@@ -178,9 +165,9 @@ pub fn decode_response(
     let v: Value =
         serde_json::from_slice(body).map_err(|e| decode_error(provider, "response", e, body))?;
     check_error(provider, &v, body)?;
-    let Some(candidates) = v["candidates"].as_array().filter(|c| !c.is_empty()) else {
+    if v["candidates"].as_array().is_none_or(|c| c.is_empty()) {
         return Err(decode_error(provider, "response", "no candidates", body));
-    };
+    }
     let parts = parts_of(&v, 0);
     if let Some(e) = empty_candidate(provider, &parts, body) {
         return Err(e);
@@ -189,19 +176,6 @@ pub fn decode_response(
         .finish
         .as_deref()
         .map_or(FinishReason::Unknown, finish_reason);
-    if finish == FinishReason::ContentFilter && parts.text.is_empty() && parts.calls.is_empty() {
-        let msg = candidates[0]["finishMessage"]
-            .as_str()
-            .map_or_else(String::new, |m| format!(": {m}"));
-        return Err(blocked(
-            provider,
-            format!(
-                "the answer was blocked ({}){msg}",
-                parts.finish.unwrap_or_default()
-            ),
-            &v,
-        ));
-    }
     if !parts.calls.is_empty() && finish == FinishReason::Stop {
         finish = FinishReason::ToolCalls;
     }
@@ -382,83 +356,56 @@ impl ChunkDecoder {
     }
 }
 
-/// The longest line accepted in a stream (a broken or hostile server).
-const MAX_LINE: usize = 16 * 1024 * 1024;
+/// Most text kept outside `data:` lines (Google's error objects are a few hundred bytes);
+/// bounds the work of re-reading it.
+const MAX_STRAY: usize = 64 * 1024;
 
-/// Split a body into lines and feed the decoder: `data:` lines are chunks, other non-empty
-/// lines are collected and offered as a stray JSON error.
-#[derive(Debug)]
-pub struct LineFeeder {
-    buf: BytesMut,
+/// The body of a `streamGenerateContent?alt=sse` response: `data:` lines are chunks; other
+/// non-empty lines are collected and offered as a stray JSON error.
+struct GeminiBody {
+    lines: LineDecoder,
+    scratch: Vec<Result<String>>,
     stray: String,
+    dec: ChunkDecoder,
 }
 
-impl Default for LineFeeder {
-    fn default() -> Self {
-        Self::new()
+impl GeminiBody {
+    fn take_lines(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        for line in self.scratch.drain(..) {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    let e = e.with_provider(self.dec.provider);
+                    self.dec.fail(out, e);
+                    continue;
+                }
+            };
+            if let Some(data) = line.strip_prefix("data:") {
+                self.dec.push(data.strip_prefix(' ').unwrap_or(data), out);
+            } else if line.starts_with(':') || line.starts_with("event:") {
+                // SSE comments and event names carry nothing here.
+            } else if self.stray.len() + line.len() <= MAX_STRAY {
+                self.stray.push_str(&line);
+                self.stray.push('\n');
+                // An error object is complete only at a closing brace.
+                if line.ends_with('}') {
+                    self.dec.push_stray(&self.stray, out);
+                }
+            }
+        }
     }
 }
 
-impl LineFeeder {
-    /// An empty feeder.
-    pub fn new() -> Self {
-        Self {
-            buf: BytesMut::new(),
-            stray: String::new(),
-        }
+impl BodyDecoder for GeminiBody {
+    fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<Result<StreamEvent>>) {
+        self.lines.feed(chunk, &mut self.scratch);
+        self.take_lines(out);
     }
 
-    /// Add bytes; complete lines go to `dec`.
-    pub fn feed(
-        &mut self,
-        bytes: &[u8],
-        dec: &mut ChunkDecoder,
-        out: &mut VecDeque<Result<StreamEvent>>,
-    ) {
-        self.buf.extend_from_slice(bytes);
-        while let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
-            let line = self.buf.split_to(pos + 1);
-            self.line(&line[..pos], dec, out);
-        }
-        if self.buf.len() > MAX_LINE {
-            self.buf.clear();
-            dec.fail(
-                out,
-                AiError::new(
-                    ErrorKind::Decode,
-                    format!("a stream line is longer than {MAX_LINE} bytes"),
-                )
-                .with_provider(dec.provider),
-            );
-        }
-    }
-
-    /// The body ended.
-    pub fn finish(&mut self, dec: &mut ChunkDecoder, out: &mut VecDeque<Result<StreamEvent>>) {
-        if !self.buf.is_empty() {
-            let rest = self.buf.split();
-            self.line(&rest, dec, out);
-        }
-        dec.end(out);
-    }
-
-    fn line(
-        &mut self,
-        raw: &[u8],
-        dec: &mut ChunkDecoder,
-        out: &mut VecDeque<Result<StreamEvent>>,
-    ) {
-        let line = String::from_utf8_lossy(raw);
-        let line = line.trim_end_matches('\r');
-        if let Some(data) = line.strip_prefix("data:") {
-            dec.push(data.strip_prefix(' ').unwrap_or(data), out);
-        } else if line.is_empty() || line.starts_with(':') || line.starts_with("event:") {
-            // SSE separators, comments and event names carry nothing here.
-        } else if self.stray.len() + line.len() <= MAX_LINE {
-            self.stray.push_str(line);
-            self.stray.push('\n');
-            dec.push_stray(&self.stray, out);
-        }
+    fn end(&mut self, out: &mut VecDeque<Result<StreamEvent>>) {
+        self.lines.finish(&mut self.scratch);
+        self.take_lines(out);
+        self.dec.end(out);
     }
 }
 
@@ -467,46 +414,13 @@ pub fn decode_stream<S>(provider: &'static str, bytes: S) -> ChatStream
 where
     S: Stream<Item = Result<Bytes>> + Unpin + Send + 'static,
 {
-    struct St<S> {
-        bytes: S,
-        feeder: LineFeeder,
-        dec: ChunkDecoder,
-        ready: VecDeque<Result<StreamEvent>>,
-        over: bool,
-    }
-    let st = St {
+    pump(
         bytes,
-        feeder: LineFeeder::new(),
-        dec: ChunkDecoder::new(provider),
-        ready: VecDeque::new(),
-        over: false,
-    };
-    futures::stream::unfold(st, |mut st| async move {
-        loop {
-            if let Some(item) = st.ready.pop_front() {
-                if item.is_err() {
-                    st.over = true;
-                    st.ready.clear();
-                }
-                return Some((item, st));
-            }
-            if st.over {
-                return None;
-            }
-            match st.bytes.next().await {
-                Some(Ok(chunk)) => st.feeder.feed(&chunk, &mut st.dec, &mut st.ready),
-                Some(Err(e)) => st.ready.push_back(Err(e)),
-                None => {
-                    st.over = true;
-                    st.feeder.finish(&mut st.dec, &mut st.ready);
-                    // `over` stays set: what `finish` queued is drained, then the stream ends.
-                    if let Some(item) = st.ready.pop_front() {
-                        return Some((item, st));
-                    }
-                    return None;
-                }
-            }
-        }
-    })
-    .boxed()
+        GeminiBody {
+            lines: LineDecoder::default(),
+            scratch: Vec::new(),
+            stray: String::new(),
+            dec: ChunkDecoder::new(provider),
+        },
+    )
 }
