@@ -9,6 +9,7 @@
 //! | `gemini` | Google Gemini on AI Studio and Vertex AI (chat, embeddings) |
 //! | `cohere` | Cohere embed and rerank |
 //! | `ollama` | Ollama's native `/api/chat` and `/api/embed` |
+//! | `bedrock` | AWS Bedrock — so far the event-stream framing (`eventstream`) |
 //!
 //! `docs/providers.md` has the matrix of what each supports and how it is tested.
 //!
@@ -49,6 +50,8 @@ pub mod cohere;
 #[cfg(feature = "openai")]
 pub mod env;
 pub mod error_map;
+#[cfg(feature = "bedrock")]
+pub mod eventstream;
 #[cfg(feature = "gemini")]
 pub mod gemini;
 pub mod http;
