@@ -111,6 +111,34 @@ fn gemini_bodies() -> (Vec<u8>, Vec<u8>) {
     (whole.to_string().into_bytes(), s.into_bytes())
 }
 
+fn bedrock_bodies() -> (Vec<u8>, Vec<u8>) {
+    use ai_providers::eventstream::{Frame, HeaderValue};
+    let frame = |kind: &str, payload: serde_json::Value| {
+        Frame::new(payload.to_string().into_bytes())
+            .header(":event-type", HeaderValue::String(kind.into()))
+            .header(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            )
+            .header(":message-type", HeaderValue::String("event".into()))
+            .encode()
+    };
+    let whole = json!({"output":{"message":{"role":"assistant","content":[{"text":WORDS.concat().repeat(5)}]}},"stopReason":"end_turn","usage":{"inputTokens":60,"outputTokens":40,"totalTokens":100}});
+    let mut s = frame("messageStart", json!({"role":"assistant"}));
+    for i in 0..40 {
+        s.extend(frame(
+            "contentBlockDelta",
+            json!({"delta":{"text":WORDS[i % 8]},"contentBlockIndex":0}),
+        ));
+    }
+    s.extend(frame("messageStop", json!({"stopReason":"end_turn"})));
+    s.extend(frame(
+        "metadata",
+        json!({"usage":{"inputTokens":60,"outputTokens":40,"totalTokens":100},"metrics":{"latencyMs":1}}),
+    ));
+    (whole.to_string().into_bytes(), s)
+}
+
 fn time(n: usize, mut f: impl FnMut()) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..5 {
@@ -216,6 +244,27 @@ fn main() {
             let parts = vec![Ok(Bytes::from(gs.clone()))];
             drain(
                 ai_providers::gemini::decode::decode_stream("gemini", futures::stream::iter(parts)),
+                &rt,
+            );
+        }),
+    ));
+    let (dw, ds) = bedrock_bodies();
+    rows.push((
+        "bedrock",
+        time(n, || {
+            let _ =
+                serde_json::to_vec(&ai_providers::bedrock::encode::encode(&req).unwrap()).unwrap();
+            let _ = ai_providers::bedrock::decode::decode_response("bedrock", &dw, false).unwrap();
+        }),
+        time(n, || {
+            let _ =
+                serde_json::to_vec(&ai_providers::bedrock::encode::encode(&req).unwrap()).unwrap();
+            let parts = vec![Ok(Bytes::from(ds.clone()))];
+            drain(
+                ai_providers::bedrock::decode::decode_stream(
+                    "bedrock",
+                    futures::stream::iter(parts),
+                ),
                 &rt,
             );
         }),

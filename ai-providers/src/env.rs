@@ -2,7 +2,7 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `AI_PROVIDER` | `openai` (default), `azure`, `openai-compatible` (aliases: `vllm`, `tgi`, `llamacpp`, `ollama`, `lmstudio`), `anthropic`, `gemini`, `vertex`, `cohere`, `ollama-native` |
+//! | `AI_PROVIDER` | `openai` (default), `azure`, `openai-compatible` (aliases: `vllm`, `tgi`, `llamacpp`, `ollama`, `lmstudio`), `anthropic`, `gemini`, `vertex`, `bedrock`, `cohere`, `ollama-native` |
 //! | `AI_MODEL` | chat model (falls back to `OPENAI_MODEL`; OpenAI default `gpt-4o-mini`) |
 //! | `AI_EMBEDDING_MODEL` | embedding model (default: the chat model; OpenAI: `text-embedding-3-small`) |
 //! | `OPENAI_API_KEY` | OpenAI key (required for `openai`, optional for compatible servers) |
@@ -18,6 +18,7 @@
 //! | `GEMINI_API_KEY` or `GOOGLE_API_KEY` | AI Studio key (`AI_PROVIDER=gemini`, feature `gemini`; model default `gemini-2.5-flash`); `GEMINI_BASE_URL` optional |
 //! | `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION` | Vertex AI project and location (`AI_PROVIDER=vertex`; location default `us-central1`); `VERTEX_BASE_URL` optional |
 //! | `VERTEX_ACCESS_TOKEN` | a caller's OAuth token for Vertex AI; without it, application default credentials (`GOOGLE_APPLICATION_CREDENTIALS` or gcloud's file) |
+//! | `AWS_REGION`, `AWS_BEARER_TOKEN_BEDROCK` or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` or `AWS_PROFILE` | `AI_PROVIDER=bedrock` (feature `bedrock`; model from `AI_MODEL`); `BEDROCK_BASE_URL` optional |
 //! | `COHERE_API_KEY` | Cohere key (`AI_PROVIDER=cohere`, feature `cohere`: embeddings and reranking); `AI_RERANK_MODEL`, `COHERE_BASE_URL` optional |
 
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<OpenAiBuilde
         "lmstudio" | "lm-studio" => Some("lmstudio"),
         other => {
             return Err(AiError::config(format!(
-                "AI_PROVIDER=`{other}` is not known; use openai, azure, openai-compatible, vllm, tgi, llamacpp, ollama, lmstudio, anthropic, gemini, vertex, cohere or ollama-native"
+                "AI_PROVIDER=`{other}` is not known; use openai, azure, openai-compatible, vllm, tgi, llamacpp, ollama, lmstudio, anthropic, gemini, vertex, bedrock, cohere or ollama-native"
             )));
         }
     };
@@ -152,6 +153,7 @@ fn feature_missing(kind: &str) -> Option<&'static str> {
         "gemini" | "google" | "vertex" | "vertex-ai" => ("gemini", cfg!(feature = "gemini")),
         "cohere" => ("cohere", cfg!(feature = "cohere")),
         "ollama-native" => ("ollama", cfg!(feature = "ollama")),
+        "bedrock" => ("bedrock", cfg!(feature = "bedrock")),
         _ => return None,
     };
     (!on).then_some(feature)
@@ -193,6 +195,8 @@ pub fn chat_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn ChatMod
         "ollama-native" => Ok(Arc::new(ollama_from(get)?)),
         #[cfg(feature = "gemini")]
         "gemini" | "google" | "vertex" | "vertex-ai" => Ok(Arc::new(gemini_from(get)?)),
+        #[cfg(feature = "bedrock")]
+        "bedrock" => Ok(Arc::new(bedrock_from(get)?)),
         "cohere" => Err(AiError::config(
             "AI_PROVIDER=cohere serves embeddings and reranking here, not chat: use embeddings_from_env or reranker_from_env",
         )),
@@ -278,6 +282,39 @@ pub fn gemini_from(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::gemini
     b.build()
 }
 
+/// AWS Bedrock (`AWS_REGION` or `AWS_DEFAULT_REGION`, `AI_MODEL`, and
+/// `AWS_BEARER_TOKEN_BEDROCK` or AWS credentials from the environment or a profile; optional
+/// `AI_EMBEDDING_MODEL`, `BEDROCK_BASE_URL`), read through `get`.
+///
+/// # Errors
+/// `Config` naming the missing variable or credentials.
+#[cfg(feature = "bedrock")]
+pub fn bedrock_from(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::bedrock::BedrockProvider> {
+    use crate::bedrock::{AwsCredentials, BedrockProvider};
+    let region = var(get, "AWS_REGION")
+        .or_else(|| var(get, "AWS_DEFAULT_REGION"))
+        .ok_or_else(|| {
+            AiError::config("environment variable AWS_REGION is not set (AI_PROVIDER=bedrock)")
+        })?;
+    let mut b = BedrockProvider::in_region(region);
+    b = match var(get, "AWS_BEARER_TOKEN_BEDROCK") {
+        Some(key) => b.api_key(key),
+        None => b.credentials(AwsCredentials::from_env_or_profile(get)?),
+    };
+    if let Some(m) = var(get, "AI_MODEL") {
+        b = b.model(m);
+    }
+    if let Some(m) = var(get, "AI_EMBEDDING_MODEL") {
+        b = b.embed_model(m);
+    }
+    if let Some(u) = var(get, "BEDROCK_BASE_URL") {
+        b = b.base_url(u);
+    }
+    b.build()
+}
+
 /// Cohere (`COHERE_API_KEY`, optional `AI_EMBEDDING_MODEL`, `AI_RERANK_MODEL`,
 /// `COHERE_BASE_URL`), read through `get`.
 ///
@@ -323,6 +360,8 @@ pub fn embeddings_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn E
         "cohere" => Ok(Arc::new(cohere_from(get)?)),
         #[cfg(feature = "ollama")]
         "ollama-native" => Ok(Arc::new(ollama_from(get)?)),
+        #[cfg(feature = "bedrock")]
+        "bedrock" => Ok(Arc::new(bedrock_from(get)?)),
         "anthropic" => Err(AiError::config(
             "Anthropic has no embeddings API: set AI_PROVIDER to an embedding provider",
         )),
@@ -494,5 +533,47 @@ mod tests {
             panic!("expected an error")
         };
         assert!(e.message().contains("no embeddings"), "{e}");
+    }
+
+    #[cfg(feature = "bedrock")]
+    #[test]
+    fn bedrock_comes_from_the_environment() {
+        let m = chat_from(&env(&[
+            ("AI_PROVIDER", "bedrock"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AI_MODEL", "amazon.nova-lite-v1:0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                m.capabilities().provider.as_str(),
+                m.capabilities().model.as_str()
+            ),
+            ("bedrock", "amazon.nova-lite-v1:0")
+        );
+        let m = chat_from(&env(&[
+            ("AI_PROVIDER", "bedrock"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_BEARER_TOKEN_BEDROCK", "k"),
+        ]))
+        .unwrap();
+        assert_eq!(m.capabilities().provider, "bedrock");
+        let Err(e) = chat_from(&env(&[("AI_PROVIDER", "bedrock")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("AWS_REGION"), "{e}");
+        let Err(e) = chat_from(&env(&[("AI_PROVIDER", "bedrock"), ("AWS_REGION", "x")])) else {
+            panic!("expected an error")
+        };
+        assert!(e.message().contains("AWS credentials"), "{e}");
+        let emb = embeddings_from(&env(&[
+            ("AI_PROVIDER", "bedrock"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_BEARER_TOKEN_BEDROCK", "k"),
+        ]))
+        .unwrap();
+        assert_eq!(emb.model_name(), "amazon.titan-embed-text-v2:0");
     }
 }

@@ -154,6 +154,25 @@ pub fn classify(status: u16, body: &ErrorBody) -> ErrorKind {
     }
 }
 
+/// The error kind of an AWS exception name (`ThrottlingException`, also with the namespace or
+/// URL AWS may add, as in `x-amzn-ErrorType: ThrottlingException:http://…`).
+pub fn aws_exception_kind(name: &str) -> Option<ErrorKind> {
+    let name = name.split([':', '#']).find(|p| p.ends_with("Exception"))?;
+    Some(match name.to_ascii_lowercase().as_str() {
+        "throttlingexception" => ErrorKind::RateLimited,
+        "servicequotaexceededexception" => ErrorKind::QuotaExceeded,
+        "modelnotreadyexception" | "serviceunavailableexception" => ErrorKind::Unavailable,
+        "modeltimeoutexception" => ErrorKind::Timeout,
+        "accessdeniedexception" | "unrecognizedclientexception" => ErrorKind::Auth,
+        "resourcenotfoundexception" => ErrorKind::NotFound,
+        "validationexception" => ErrorKind::BadRequest,
+        "internalserverexception" | "modelstreamerrorexception" | "modelerrorexception" => {
+            ErrorKind::Provider
+        }
+        _ => return None,
+    })
+}
+
 /// Build the error for a non-success HTTP response.
 pub fn from_response(
     provider: &'static str,
@@ -165,7 +184,17 @@ pub fn from_response(
     let parsed = serde_json::from_slice::<Value>(body)
         .map(|v| parse_error_body(&v))
         .unwrap_or_default();
-    let kind = classify(status, &parsed);
+    // AWS names the exception in a header; its kind is sharper than the status (a 429 can be
+    // ModelNotReadyException, a 400 ServiceQuotaExceededException).
+    let aws = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| Some((t.split(':').next()?.to_owned(), aws_exception_kind(t)?)));
+    let by_status = classify(status, &parsed);
+    let kind = match &aws {
+        Some((_, k)) if by_status != ErrorKind::ContextLength => *k,
+        _ => by_status,
+    };
     let message = parsed.message.clone().unwrap_or_else(|| {
         let snippet: String = text.chars().take(200).collect();
         if snippet.trim().is_empty() {
@@ -178,7 +207,7 @@ pub fn from_response(
         .with_status(status)
         .with_provider(provider)
         .with_raw_body(text.into_owned());
-    if let Some(code) = parsed.code.or(parsed.kind) {
+    if let Some(code) = aws.map(|(name, _)| name).or(parsed.code).or(parsed.kind) {
         err = err.with_code(code);
     }
     if let Some(after) = retry_after(headers) {

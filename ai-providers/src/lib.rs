@@ -9,7 +9,7 @@
 //! | `gemini` | Google Gemini on AI Studio and Vertex AI (chat, embeddings) |
 //! | `cohere` | Cohere embed and rerank |
 //! | `ollama` | Ollama's native `/api/chat` and `/api/embed` |
-//! | `bedrock` | AWS Bedrock — so far the event-stream framing (`eventstream`) |
+//! | `bedrock` | AWS Bedrock: Converse / ConverseStream (SigV4 or API key), Titan and Cohere embeddings |
 //!
 //! `docs/providers.md` has the matrix of what each supports and how it is tested.
 //!
@@ -45,6 +45,8 @@
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 #[cfg(feature = "cohere")]
 pub mod cohere;
 #[cfg(feature = "openai")]
@@ -61,7 +63,12 @@ pub mod ollama;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod pool;
-#[cfg(any(feature = "anthropic", feature = "gemini", feature = "ollama"))]
+#[cfg(any(
+    feature = "anthropic",
+    feature = "bedrock",
+    feature = "gemini",
+    feature = "ollama"
+))]
 mod pump;
 pub mod sse;
 

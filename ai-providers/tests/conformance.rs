@@ -5,7 +5,8 @@
     feature = "openai",
     feature = "anthropic",
     feature = "ollama",
-    feature = "gemini"
+    feature = "gemini",
+    feature = "bedrock"
 ))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,6 +15,8 @@ use std::time::Duration;
 
 use ai_core::{ChatModel, ChatRequest, ErrorKind, FinishReason, StreamAccumulator, Tool};
 use ai_providers::anthropic::AnthropicProvider;
+use ai_providers::bedrock::{AwsCredentials, BedrockProvider};
+use ai_providers::eventstream::{Frame, HeaderValue};
 use ai_providers::gemini::GeminiProvider;
 use ai_providers::http::HttpOptions;
 use ai_providers::ollama::OllamaProvider;
@@ -26,10 +29,10 @@ use serde_json::json;
 struct Wire {
     name: &'static str,
     whole_text: String,
-    stream_text: String,
-    stream_tool: String,
-    malformed: String,
-    cut: String,
+    stream_text: Vec<u8>,
+    stream_tool: Vec<u8>,
+    malformed: Vec<u8>,
+    cut: Vec<u8>,
     error_body: fn(&str) -> String,
     overload_status: u16,
     stream_type: &'static str,
@@ -89,9 +92,9 @@ fn openai() -> Wire {
     Wire {
         name: "openai",
         whole_text: json!({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}).to_string(),
-        cut: sse(&[("", chunk(json!({"role":"assistant","content":"Hello"}), None))]),
-        stream_text: text,
-        stream_tool: tool,
+        cut: (sse(&[("", chunk(json!({"role":"assistant","content":"Hello"}), None))])).into(),
+        stream_text: (text).into(),
+        stream_tool: (tool).into(),
         malformed: "data: {not json\n\n".into(),
         error_body: |t| json!({"error":{"message":"details","type":t,"code":null}}).to_string(),
         overload_status: 503,
@@ -162,9 +165,9 @@ fn anthropic() -> Wire {
     Wire {
         name: "anthropic",
         whole_text: json!({"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hello world"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}).to_string(),
-        cut: sse(&[("message_start", start), ("content_block_delta", delta(0, json!({"type":"text_delta","text":"Hello"})))]),
-        stream_text: text,
-        stream_tool: tool,
+        cut: (sse(&[("message_start", start), ("content_block_delta", delta(0, json!({"type":"text_delta","text":"Hello"})))])).into(),
+        stream_text: (text).into(),
+        stream_tool: (tool).into(),
         malformed: "event: content_block_delta\ndata: {not json\n\n".into(),
         error_body: |t| json!({"type":"error","error":{"type":t,"message":"details"}}).to_string(),
         overload_status: 529,
@@ -187,9 +190,9 @@ fn ollama() -> Wire {
     Wire {
         name: "ollama",
         whole_text: json!({"model":"m","message":{"role":"assistant","content":"Hello world"},"done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":2}).to_string(),
-        stream_text: line("Hello", false) + &line(" world", false) + &line("", true),
-        stream_tool: format!("{tool_line}\n"),
-        cut: line("Hello", false),
+        stream_text: (line("Hello", false) + &line(" world", false) + &line("", true)).into(),
+        stream_tool: (format!("{tool_line}\n")).into(),
+        cut: (line("Hello", false)).into(),
         malformed: "{not json\n".into(),
         error_body: |_| json!({"error":"details"}).to_string(),
         overload_status: 503,
@@ -216,7 +219,8 @@ fn gemini_wire(name: &'static str, build: fn(&str, HttpOptions) -> Arc<dyn ChatM
         stream_text: sse(&[
             ("", chunk(json!([{"text":"Hello"}]), None, false)),
             ("", chunk(json!([{"text":" world"}]), Some("STOP"), true)),
-        ]),
+        ])
+        .into(),
         stream_tool: sse(&[(
             "",
             chunk(
@@ -224,8 +228,9 @@ fn gemini_wire(name: &'static str, build: fn(&str, HttpOptions) -> Arc<dyn ChatM
                 Some("STOP"),
                 true,
             ),
-        )]),
-        cut: sse(&[("", chunk(json!([{"text":"Hello"}]), None, false))]),
+        )])
+        .into(),
+        cut: (sse(&[("", chunk(json!([{"text":"Hello"}]), None, false))])).into(),
         malformed: "data: {not json\n\n".into(),
         error_body: |t| {
             let status = match t {
@@ -271,7 +276,74 @@ fn vertex() -> Wire {
     })
 }
 
-async fn serve(body: String, status: u16, ctype: &'static str) -> MockServer {
+/// One ConverseStream event as an event-stream frame.
+fn frame(kind: &str, payload: serde_json::Value) -> Vec<u8> {
+    Frame::new(payload.to_string().into_bytes())
+        .header(":event-type", HeaderValue::String(kind.into()))
+        .header(
+            ":content-type",
+            HeaderValue::String("application/json".into()),
+        )
+        .header(":message-type", HeaderValue::String("event".into()))
+        .encode()
+}
+
+fn bedrock() -> Wire {
+    let start = frame("messageStart", json!({"role":"assistant"}));
+    let text = |t: &str| {
+        frame(
+            "contentBlockDelta",
+            json!({"delta":{"text":t},"contentBlockIndex":0}),
+        )
+    };
+    let end = |reason: &str| {
+        let mut b = frame("contentBlockStop", json!({"contentBlockIndex":0}));
+        b.extend(frame("messageStop", json!({"stopReason":reason})));
+        b.extend(frame("metadata", json!({"usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5},"metrics":{"latencyMs":1}})));
+        b
+    };
+    let tool_input = |i: &str| {
+        frame(
+            "contentBlockDelta",
+            json!({"delta":{"toolUse":{"input":i}},"contentBlockIndex":0}),
+        )
+    };
+    let mut malformed = frame("messageStart", json!({"role":"assistant"}));
+    let last = malformed.len() - 1;
+    malformed[last] ^= 0xff; // a message CRC that does not match
+    Wire {
+        name: "bedrock",
+        whole_text: json!({"output":{"message":{"role":"assistant","content":[{"text":"Hello world"}]}},"stopReason":"end_turn","usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5}}).to_string(),
+        stream_text: [start.clone(), text("Hello"), text(" world"), end("end_turn")].concat(),
+        stream_tool: [
+            start.clone(),
+            frame("contentBlockStart", json!({"start":{"toolUse":{"toolUseId":"call_1","name":"get_weather"}},"contentBlockIndex":0})),
+            tool_input("{\"city\":"),
+            tool_input("\"Paris\"}"),
+            end("tool_use"),
+        ]
+        .concat(),
+        cut: [start, text("Hello")].concat(),
+        malformed,
+        error_body: |_| json!({"message":"details"}).to_string(),
+        overload_status: 503,
+        stream_type: "application/vnd.amazon.eventstream",
+        build: |url, opts| {
+            Arc::new(
+                BedrockProvider::in_region("us-east-1")
+                    .credentials(AwsCredentials::new("AKIDEXAMPLE", "secret", None))
+                    .base_url(url)
+                    .model("m")
+                    .http_options(opts)
+                    .build()
+                    .unwrap(),
+            )
+        },
+    }
+}
+
+async fn serve(body: impl Into<bytes::Bytes>, status: u16, ctype: &'static str) -> MockServer {
+    let body: bytes::Bytes = body.into();
     MockServer::start(move |_| {
         MockResponse::new(status, body.clone())
             .header("content-type", ctype)
@@ -462,4 +534,9 @@ async fn gemini_conforms() {
 #[tokio::test]
 async fn vertex_conforms() {
     conform(vertex()).await;
+}
+
+#[tokio::test]
+async fn bedrock_conforms() {
+    conform(bedrock()).await;
 }

@@ -1,0 +1,154 @@
+//! `ChatRequest` → Bedrock Converse body.
+
+use ai_core::{
+    AiError, ChatRequest, ContentPart, ErrorKind, ImageSource, ResponseFormat, Result, Role,
+    ToolChoice,
+};
+use serde_json::{Map, Value, json};
+
+fn bad(msg: String) -> AiError {
+    AiError::new(ErrorKind::BadRequest, msg)
+}
+
+fn image(source: &ImageSource) -> Result<Value> {
+    let (media_type, data) = match source {
+        ImageSource::Base64 { media_type, data } => (media_type.as_str(), data.as_str()),
+        ImageSource::Url { url } => url
+            .strip_prefix("data:")
+            .and_then(|rest| rest.split_once(','))
+            .and_then(|(meta, data)| Some((meta.strip_suffix(";base64")?, data)))
+            .ok_or_else(|| {
+                bad("Bedrock takes images as bytes: use base64 or a data: URL, not a link".into())
+            })?,
+    };
+    let format = media_type.strip_prefix("image/").unwrap_or(media_type);
+    Ok(json!({ "image": { "format": format, "source": { "bytes": data } } }))
+}
+
+fn blocks(parts: &[ContentPart]) -> Result<Vec<Value>> {
+    parts
+        .iter()
+        .filter(|p| !matches!(p, ContentPart::Text { text } if text.is_empty()))
+        .map(|p| match p {
+            ContentPart::Text { text } => Ok(json!({ "text": text })),
+            ContentPart::Image { source, .. } => image(source),
+        })
+        .collect()
+}
+
+/// The Converse body (the model goes in the URL). `extra` is merged last;
+/// `extra.additionalModelRequestFields` carries model-specific settings (`top_k`, thinking).
+pub fn encode(request: &ChatRequest) -> Result<Value> {
+    let mut system: Vec<Value> = Vec::new();
+    let mut messages: Vec<Value> = Vec::new();
+    let mut push = |role: &str, mut content: Vec<Value>| {
+        if content.is_empty() {
+            return;
+        }
+        if let Some(last) = messages.last_mut()
+            && last["role"] == role
+            && let Some(arr) = last["content"].as_array_mut()
+        {
+            arr.append(&mut content);
+            return;
+        }
+        messages.push(json!({ "role": role, "content": content }));
+    };
+    for m in &request.messages {
+        match m.role {
+            Role::System => system.push(json!({ "text": m.text() })),
+            Role::User => push("user", blocks(&m.content)?),
+            Role::Assistant => {
+                let mut content = blocks(&m.content)?;
+                for call in &m.tool_calls {
+                    let input: Value = if call.arguments.trim().is_empty() {
+                        json!({})
+                    } else {
+                        serde_json::from_str(&call.arguments).map_err(|e| {
+                            bad(format!(
+                                "tool call `{}` has arguments that are not JSON: {e}",
+                                call.name
+                            ))
+                        })?
+                    };
+                    content.push(json!({ "toolUse": { "toolUseId": call.id, "name": call.name, "input": input } }));
+                }
+                push("assistant", content);
+            }
+            Role::Tool => {
+                let id = m
+                    .tool_call_id
+                    .clone()
+                    .ok_or_else(|| bad("a tool message needs tool_call_id".into()))?;
+                let text = m.text();
+                let content = match serde_json::from_str::<Value>(&text) {
+                    Ok(v @ Value::Object(_)) => json!([{ "json": v }]),
+                    _ => json!([{ "text": text }]),
+                };
+                push(
+                    "user",
+                    vec![json!({ "toolResult": { "toolUseId": id, "content": content } })],
+                );
+            }
+        }
+    }
+    match &request.response_format {
+        Some(ResponseFormat::JsonObject) => system.push(json!({
+            "text": "Respond with a single JSON object and nothing else."
+        })),
+        Some(ResponseFormat::JsonSchema { schema, .. }) => system.push(json!({
+            "text": format!("Respond with a single JSON value that validates against this JSON Schema, and nothing else:\n{schema}")
+        })),
+        _ => {}
+    }
+    let mut body = Map::new();
+    body.insert("messages".into(), Value::Array(messages));
+    if !system.is_empty() {
+        body.insert("system".into(), Value::Array(system));
+    }
+    let mut config = Map::new();
+    if let Some(n) = request.max_tokens {
+        config.insert("maxTokens".into(), json!(n));
+    }
+    if let Some(t) = request.temperature {
+        config.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = request.top_p {
+        config.insert("topP".into(), json!(p));
+    }
+    if !request.stop.is_empty() {
+        config.insert("stopSequences".into(), json!(request.stop));
+    }
+    if !config.is_empty() {
+        body.insert("inferenceConfig".into(), Value::Object(config));
+    }
+    if !request.tools.is_empty() && request.tool_choice != Some(ToolChoice::None) {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                let mut spec = json!({ "name": t.name, "inputSchema": { "json": t.parameters } });
+                if let Some(d) = &t.description {
+                    spec["description"] = json!(d);
+                }
+                json!({ "toolSpec": spec })
+            })
+            .collect();
+        let mut tool_config = json!({ "tools": tools });
+        // Converse has no "none": tools are left out instead (above).
+        let choice = match &request.tool_choice {
+            Some(ToolChoice::Auto) => Some(json!({ "auto": {} })),
+            Some(ToolChoice::Required) => Some(json!({ "any": {} })),
+            Some(ToolChoice::Tool(name)) => Some(json!({ "tool": { "name": name } })),
+            _ => None,
+        };
+        if let Some(c) = choice {
+            tool_config["toolChoice"] = c;
+        }
+        body.insert("toolConfig".into(), tool_config);
+    }
+    for (k, v) in request.extra.clone() {
+        body.insert(k, v);
+    }
+    Ok(Value::Object(body))
+}
