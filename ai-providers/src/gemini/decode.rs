@@ -1,6 +1,7 @@
 //! Gemini responses and `streamGenerateContent?alt=sse` chunks → `ai-core` types. Every enum
 //! is read as a string, so values this crate does not know never fail decoding.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use ai_core::{
@@ -9,28 +10,107 @@ use ai_core::{
 };
 use bytes::Bytes;
 use futures::Stream;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::error_map::{self, decode_error};
 use crate::lines::LineDecoder;
 use crate::pump::{BodyDecoder, pump};
 
+/// The fields of a `GenerateContentResponse` this crate reads, borrowed from the body; the
+/// rest (safety ratings, citations, grounding…) is skipped without being built.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a> {
+    #[serde(borrow)]
+    candidates: Option<Vec<CandidateWire<'a>>>,
+    usage_metadata: Option<UsageWire>,
+    #[serde(borrow)]
+    model_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    response_id: Option<Cow<'a, str>>,
+    error: Option<IgnoredAny>,
+    #[serde(borrow)]
+    prompt_feedback: Option<FeedbackWire<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateWire<'a> {
+    #[serde(borrow)]
+    content: Option<ContentWire<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    finish_message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ContentWire<'a> {
+    #[serde(borrow)]
+    parts: Option<Vec<PartWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PartWire<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    thought: Option<bool>,
+    #[serde(borrow)]
+    function_call: Option<FunctionCallWire<'a>>,
+    #[serde(borrow)]
+    thought_signature: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionCallWire<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    args: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageWire {
+    prompt_token_count: Option<u64>,
+    tool_use_prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    thoughts_token_count: Option<u64>,
+    cached_content_token_count: Option<u64>,
+}
+
+impl UsageWire {
+    /// Usage in `ai-core`'s convention: output includes thinking tokens, input includes
+    /// cached ones.
+    fn usage(&self) -> Usage {
+        let thoughts = self.thoughts_token_count.unwrap_or(0);
+        Usage {
+            input_tokens: self.prompt_token_count.unwrap_or(0)
+                + self.tool_use_prompt_token_count.unwrap_or(0),
+            output_tokens: self.candidates_token_count.unwrap_or(0) + thoughts,
+            cached_input_tokens: self.cached_content_token_count.unwrap_or(0),
+            reasoning_tokens: thoughts,
+            ..Usage::default()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedbackWire<'a> {
+    #[serde(borrow)]
+    block_reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    block_reason_message: Option<Cow<'a, str>>,
+}
+
 /// Joins a function call's id and its thought signature, so that a stateless caller that sends
 /// the assistant turn back also sends the signature thinking models require.
 pub const SIGNATURE_MARK: &str = "~sig~";
-
-/// Usage in `ai-core`'s convention: output includes thinking tokens, input includes cached ones.
-pub fn usage(u: &Value) -> Usage {
-    let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let thoughts = n("thoughtsTokenCount");
-    Usage {
-        input_tokens: n("promptTokenCount") + n("toolUsePromptTokenCount"),
-        output_tokens: n("candidatesTokenCount") + thoughts,
-        cached_input_tokens: n("cachedContentTokenCount"),
-        reasoning_tokens: thoughts,
-        ..Usage::default()
-    }
-}
 
 /// Gemini's finish reasons; the safety family becomes `ContentFilter`, unknown ones are kept.
 pub fn finish_reason(value: &str) -> FinishReason {
@@ -92,37 +172,37 @@ fn empty_candidate(provider: &'static str, p: &Parts, raw: &[u8]) -> Option<AiEr
     }
 }
 
-fn parts_of(v: &Value, first_call: usize) -> Parts {
+fn parts_of(w: &Wire<'_>, first_call: usize) -> Parts {
     let mut out = Parts::default();
-    let Some(c) = v["candidates"].as_array().and_then(|a| a.first()) else {
+    let Some(c) = w.candidates.as_deref().and_then(<[_]>::first) else {
         return out;
     };
-    out.finish = c["finishReason"].as_str().map(str::to_owned);
-    out.finish_message = c["finishMessage"].as_str().map(str::to_owned);
-    out.has_parts = c["content"]["parts"].is_array();
-    for p in c["content"]["parts"].as_array().into_iter().flatten() {
-        if let Some(t) = p["text"].as_str() {
-            if p["thought"] == true {
+    out.finish = c.finish_reason.as_deref().map(str::to_owned);
+    out.finish_message = c.finish_message.as_deref().map(str::to_owned);
+    let parts = c.content.as_ref().and_then(|c| c.parts.as_deref());
+    out.has_parts = parts.is_some();
+    for p in parts.into_iter().flatten() {
+        if let Some(t) = &p.text {
+            if p.thought == Some(true) {
                 out.reasoning.push_str(t);
             } else {
                 out.text.push_str(t);
             }
-        } else if let Some(f) = p.get("functionCall") {
+        } else if let Some(f) = &p.function_call {
             let n = first_call + out.calls.len();
-            let mut id = f["id"]
-                .as_str()
-                .map_or_else(|| format!("call_{n}"), str::to_owned);
-            if let Some(sig) = p["thoughtSignature"].as_str() {
+            let mut id =
+                f.id.as_deref()
+                    .map_or_else(|| format!("call_{n}"), str::to_owned);
+            if let Some(sig) = &p.thought_signature {
                 id = format!("{id}{SIGNATURE_MARK}{sig}");
             }
-            let args = match f.get("args") {
-                None | Some(Value::Null) => "{}".to_owned(),
-                Some(a) => a.to_string(),
-            };
             out.calls.push(ToolCall {
                 id,
-                name: f["name"].as_str().unwrap_or_default().to_owned(),
-                arguments: args,
+                name: f.name.as_deref().unwrap_or_default().to_owned(),
+                arguments: f
+                    .args
+                    .as_ref()
+                    .map_or_else(|| "{}".to_owned(), Value::to_string),
             });
         }
         // executableCode, codeExecutionResult, inlineData and future parts stay in `raw`.
@@ -130,17 +210,24 @@ fn parts_of(v: &Value, first_call: usize) -> Parts {
     out
 }
 
-fn check_error(provider: &'static str, v: &Value, raw: &[u8]) -> Result<()> {
-    if v.get("error").is_some() {
+fn check_error(provider: &'static str, w: &Wire<'_>, raw: &[u8]) -> Result<()> {
+    if w.error.is_some() {
+        let v: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
         return Err(error_map::from_stream_error(
             provider,
-            v,
+            &v,
             &String::from_utf8_lossy(raw),
         ));
     }
-    if let Some(reason) = v["promptFeedback"]["blockReason"].as_str() {
-        let msg = v["promptFeedback"]["blockReasonMessage"]
-            .as_str()
+    if let Some(reason) = w
+        .prompt_feedback
+        .as_ref()
+        .and_then(|f| f.block_reason.as_deref())
+    {
+        let msg = w
+            .prompt_feedback
+            .as_ref()
+            .and_then(|f| f.block_reason_message.as_deref())
             .map_or_else(String::new, |m| format!(": {m}"));
         return Err(AiError::new(
             ErrorKind::ContentFiltered,
@@ -162,13 +249,13 @@ pub fn decode_response(
     body: &[u8],
     keep_raw: bool,
 ) -> Result<ChatResponse> {
-    let v: Value =
+    let w: Wire<'_> =
         serde_json::from_slice(body).map_err(|e| decode_error(provider, "response", e, body))?;
-    check_error(provider, &v, body)?;
-    if v["candidates"].as_array().is_none_or(|c| c.is_empty()) {
+    check_error(provider, &w, body)?;
+    if w.candidates.as_deref().is_none_or(<[_]>::is_empty) {
         return Err(decode_error(provider, "response", "no candidates", body));
     }
-    let parts = parts_of(&v, 0);
+    let parts = parts_of(&w, 0);
     if let Some(e) = empty_candidate(provider, &parts, body) {
         return Err(e);
     }
@@ -186,14 +273,14 @@ pub fn decode_response(
         extra.insert("reasoning".into(), Value::String(parts.reasoning));
     }
     let mut resp = ChatResponse::text_answer("");
-    resp.id = v["responseId"].as_str().map(str::to_owned);
-    resp.model = v["modelVersion"].as_str().map(str::to_owned);
+    resp.id = w.response_id.map(Cow::into_owned);
+    resp.model = w.model_version.map(Cow::into_owned);
     resp.message = message;
     resp.finish_reason = finish;
-    resp.usage = v.get("usageMetadata").map(usage);
+    resp.usage = w.usage_metadata.as_ref().map(UsageWire::usage);
     resp.extra = extra;
     if keep_raw {
-        resp.raw = Some(v);
+        resp.raw = serde_json::from_slice(body).ok();
     }
     Ok(resp)
 }
@@ -231,8 +318,8 @@ impl ChunkDecoder {
         if self.failed || data.trim().is_empty() {
             return;
         }
-        let v: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
+        let w: Wire<'_> = match serde_json::from_str(data) {
+            Ok(w) => w,
             Err(e) => {
                 self.fail(
                     out,
@@ -241,11 +328,11 @@ impl ChunkDecoder {
                 return;
             }
         };
-        if let Err(e) = check_error(self.provider, &v, data.as_bytes()) {
+        if let Err(e) = check_error(self.provider, &w, data.as_bytes()) {
             self.fail(out, e);
             return;
         }
-        if v.get("candidates").is_none() && v.get("usageMetadata").is_none() {
+        if w.candidates.is_none() && w.usage_metadata.is_none() {
             self.fail(
                 out,
                 decode_error(
@@ -260,12 +347,12 @@ impl ChunkDecoder {
         if !self.started {
             self.started = true;
             out.push_back(Ok(StreamEvent::Start {
-                id: v["responseId"].as_str().map(str::to_owned),
-                model: v["modelVersion"].as_str().map(str::to_owned),
+                id: w.response_id.as_deref().map(str::to_owned),
+                model: w.model_version.as_deref().map(str::to_owned),
             }));
         }
-        let parts = parts_of(&v, self.calls);
-        let has_candidate = v["candidates"].as_array().is_some_and(|c| !c.is_empty());
+        let parts = parts_of(&w, self.calls);
+        let has_candidate = w.candidates.as_deref().is_some_and(|c| !c.is_empty());
         // A candidate without parts mid-stream is a keep-alive; as the first chunk it is broken.
         if has_candidate
             && !self.content
@@ -298,8 +385,8 @@ impl ChunkDecoder {
         if let Some(f) = parts.finish {
             self.finish = Some(f);
         }
-        if let Some(u) = v.get("usageMetadata") {
-            self.usage = Some(usage(u));
+        if let Some(u) = &w.usage_metadata {
+            self.usage = Some(u.usage());
         }
     }
 
