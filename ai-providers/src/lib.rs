@@ -57,6 +57,8 @@ pub mod eventstream;
 #[cfg(feature = "gemini")]
 pub mod gemini;
 pub mod http;
+#[cfg(any(feature = "bedrock", feature = "gemini"))]
+mod json;
 pub mod lines;
 #[cfg(feature = "ollama")]
 pub mod ollama;

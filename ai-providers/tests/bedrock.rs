@@ -219,6 +219,31 @@ mod provider {
         );
         assert_eq!(b["toolConfig"]["toolChoice"], json!({"any":{}}));
         assert!(!format!("{m:?}").contains("secret-key"));
+        // A tool round trip: the call as toolUse, the result as toolResult in a user turn.
+        let mut assistant = ai_core::Message::assistant("");
+        assistant.tool_calls = vec![ai_core::ToolCall {
+            id: "t1".into(),
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        }];
+        let turn = ChatRequest::new(vec![
+            ai_core::Message::user("Weather?"),
+            assistant,
+            ai_core::Message::tool_result("t1", r#"{"temp":21}"#),
+            ai_core::Message::tool_result("t1", "sunny"),
+        ]);
+        let body = ai_providers::bedrock::encode::encode(&turn).unwrap();
+        assert_eq!(
+            body["messages"][1]["content"][0],
+            json!({"toolUse":{"toolUseId":"t1","name":"get_weather","input":{"city":"Paris"}}})
+        );
+        assert_eq!(
+            body["messages"][2]["content"],
+            json!([
+                {"toolResult":{"toolUseId":"t1","content":[{"json":{"temp":21}}]}},
+                {"toolResult":{"toolUseId":"t1","content":[{"text":"sunny"}]}}
+            ])
+        );
         // A Bedrock API key goes as a bearer token instead.
         let k = BedrockProvider::in_region("us-east-1")
             .api_key("bedrock-key")

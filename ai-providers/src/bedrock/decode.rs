@@ -1,5 +1,6 @@
 //! Bedrock Converse responses and ConverseStream event-stream frames → `ai-core` types.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use ai_core::{
@@ -8,6 +9,7 @@ use ai_core::{
 };
 use bytes::Bytes;
 use futures::Stream;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error_map::{aws_exception_kind, decode_error};
@@ -56,6 +58,49 @@ fn stream_exception(provider: &'static str, kind_name: &str, payload: &[u8]) -> 
     .with_raw_body(String::from_utf8_lossy(payload).into_owned())
 }
 
+/// The fields of a Converse response this crate reads, borrowed from the body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseWire<'a> {
+    #[serde(borrow)]
+    output: Option<OutputWire<'a>>,
+    #[serde(borrow)]
+    stop_reason: Option<Cow<'a, str>>,
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct OutputWire<'a> {
+    #[serde(borrow)]
+    message: Option<MessageWire<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MessageWire<'a> {
+    #[serde(borrow)]
+    content: Option<Vec<BlockWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockWire<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_use: Option<ToolUseWire<'a>>,
+    reasoning_content: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolUseWire<'a> {
+    #[serde(borrow)]
+    tool_use_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    input: Option<Value>,
+}
+
 /// A whole Converse response.
 ///
 /// # Errors
@@ -66,9 +111,9 @@ pub fn decode_response(
     body: &[u8],
     keep_raw: bool,
 ) -> Result<ChatResponse> {
-    let v: Value =
+    let w: ResponseWire<'_> =
         serde_json::from_slice(body).map_err(|e| decode_error(provider, "response", e, body))?;
-    let Some(content) = v["output"]["message"]["content"].as_array() else {
+    let Some(content) = w.output.and_then(|o| o.message).and_then(|m| m.content) else {
         return Err(decode_error(
             provider,
             "response",
@@ -80,28 +125,32 @@ pub fn decode_response(
     let mut reasoning = String::new();
     let mut calls = Vec::new();
     for block in content {
-        if let Some(t) = block["text"].as_str() {
-            text.push_str(t);
-        } else if let Some(u) = block.get("toolUse") {
+        if let Some(t) = block.text {
+            text.push_str(&t);
+        } else if let Some(u) = block.tool_use {
             calls.push(ToolCall {
-                id: u["toolUseId"].as_str().unwrap_or_default().to_owned(),
-                name: u["name"].as_str().unwrap_or_default().to_owned(),
-                arguments: u.get("input").map_or_else(|| "{}".into(), Value::to_string),
+                id: u.tool_use_id.map(Cow::into_owned).unwrap_or_default(),
+                name: u.name.map(Cow::into_owned).unwrap_or_default(),
+                arguments: u.input.map_or_else(|| "{}".into(), |i| i.to_string()),
             });
-        } else if let Some(r) = block["reasoningContent"]["reasoningText"]["text"].as_str() {
+        } else if let Some(r) = block
+            .reasoning_content
+            .as_ref()
+            .and_then(|r| r["reasoningText"]["text"].as_str())
+        {
             reasoning.push_str(r);
         }
     }
-    let finish = v["stopReason"]
-        .as_str()
-        .map_or(FinishReason::Unknown, finish_reason);
+    let stop = w.stop_reason.as_deref().unwrap_or_default();
+    let finish = if stop.is_empty() {
+        FinishReason::Unknown
+    } else {
+        finish_reason(stop)
+    };
     if finish == FinishReason::ContentFilter && text.is_empty() && calls.is_empty() {
         return Err(AiError::new(
             ErrorKind::ContentFiltered,
-            format!(
-                "the answer was blocked ({})",
-                v["stopReason"].as_str().unwrap_or_default()
-            ),
+            format!("the answer was blocked ({stop})"),
         )
         .with_provider(provider)
         .with_raw_body(String::from_utf8_lossy(body).into_owned()));
@@ -111,13 +160,13 @@ pub fn decode_response(
     let mut resp = ChatResponse::text_answer("");
     resp.message = message;
     resp.finish_reason = finish;
-    resp.usage = v.get("usage").map(usage);
+    resp.usage = w.usage.as_ref().map(usage);
     if !reasoning.is_empty() {
         resp.extra
             .insert("reasoning".into(), Value::String(reasoning));
     }
     if keep_raw {
-        resp.raw = Some(v);
+        resp.raw = serde_json::from_slice(body).ok();
     }
     Ok(resp)
 }

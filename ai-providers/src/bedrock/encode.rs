@@ -6,6 +6,8 @@ use ai_core::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::json::obj;
+
 fn bad(msg: String) -> AiError {
     AiError::new(ErrorKind::BadRequest, msg)
 }
@@ -52,7 +54,10 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             arr.append(&mut content);
             return;
         }
-        messages.push(json!({ "role": role, "content": content }));
+        messages.push(obj([
+            ("role", role.into()),
+            ("content", Value::Array(content)),
+        ]));
     };
     for m in &request.messages {
         match m.role {
@@ -71,7 +76,12 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
                             ))
                         })?
                     };
-                    content.push(json!({ "toolUse": { "toolUseId": call.id, "name": call.name, "input": input } }));
+                    let tool_use = obj([
+                        ("toolUseId", call.id.as_str().into()),
+                        ("name", call.name.as_str().into()),
+                        ("input", input),
+                    ]);
+                    content.push(obj([("toolUse", tool_use)]));
                 }
                 push("assistant", content);
             }
@@ -82,12 +92,18 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
                     .ok_or_else(|| bad("a tool message needs tool_call_id".into()))?;
                 let text = m.text();
                 let content = match serde_json::from_str::<Value>(&text) {
-                    Ok(v @ Value::Object(_)) => json!([{ "json": v }]),
-                    _ => json!([{ "text": text }]),
+                    Ok(v @ Value::Object(_)) => obj([("json", v)]),
+                    _ => obj([("text", text.into())]),
                 };
                 push(
                     "user",
-                    vec![json!({ "toolResult": { "toolUseId": id, "content": content } })],
+                    vec![obj([(
+                        "toolResult",
+                        obj([
+                            ("toolUseId", id.into()),
+                            ("content", Value::Array(vec![content])),
+                        ]),
+                    )])],
                 );
             }
         }
@@ -127,14 +143,17 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             .tools
             .iter()
             .map(|t| {
-                let mut spec = json!({ "name": t.name, "inputSchema": { "json": t.parameters } });
+                let mut spec = Map::new();
+                spec.insert("name".into(), t.name.as_str().into());
                 if let Some(d) = &t.description {
-                    spec["description"] = json!(d);
+                    spec.insert("description".into(), d.as_str().into());
                 }
-                json!({ "toolSpec": spec })
+                spec.insert("inputSchema".into(), obj([("json", t.parameters.clone())]));
+                obj([("toolSpec", Value::Object(spec))])
             })
             .collect();
-        let mut tool_config = json!({ "tools": tools });
+        let mut tool_config = Map::new();
+        tool_config.insert("tools".into(), Value::Array(tools));
         // Converse has no "none": tools are left out instead (above).
         let choice = match &request.tool_choice {
             Some(ToolChoice::Auto) => Some(json!({ "auto": {} })),
@@ -143,9 +162,9 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             _ => None,
         };
         if let Some(c) = choice {
-            tool_config["toolChoice"] = c;
+            tool_config.insert("toolChoice".into(), c);
         }
-        body.insert("toolConfig".into(), tool_config);
+        body.insert("toolConfig".into(), Value::Object(tool_config));
     }
     for (k, v) in request.extra.clone() {
         body.insert(k, v);

@@ -9,6 +9,7 @@ use ai_core::{
 use serde_json::{Map, Value, json};
 
 use super::decode::SIGNATURE_MARK;
+use crate::json::obj;
 
 fn part(p: &ContentPart) -> Value {
     match p {
@@ -75,7 +76,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             arr.append(&mut parts);
             return;
         }
-        contents.push(json!({ "role": role, "parts": parts }));
+        contents.push(obj([("role", role.into()), ("parts", Value::Array(parts))]));
     };
     for m in &request.messages {
         match m.role {
@@ -104,14 +105,18 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
                         Some((id, sig)) => (id, Some(sig)),
                         None => (call.id.as_str(), None),
                     };
-                    let mut fc = json!({ "name": call.name, "args": args });
+                    let mut fc = Map::new();
+                    fc.insert("name".into(), call.name.as_str().into());
+                    fc.insert("args".into(), args);
                     if !is_generated_id(id) {
-                        fc["id"] = json!(id);
+                        fc.insert("id".into(), id.into());
                     }
-                    let mut p = json!({ "functionCall": fc });
+                    let mut p = Map::new();
+                    p.insert("functionCall".into(), Value::Object(fc));
                     if let Some(sig) = signature {
-                        p["thoughtSignature"] = json!(sig);
+                        p.insert("thoughtSignature".into(), sig.into());
                     }
+                    let p = Value::Object(p);
                     parts.push(p);
                 }
                 push("model", parts);
@@ -135,12 +140,15 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
                 let text = m.text();
                 let response = match serde_json::from_str::<Value>(&text) {
                     Ok(v @ Value::Object(_)) => v,
-                    Ok(other) => json!({ "result": other }),
+                    Ok(other) => obj([("result", other)]),
                     Err(_) => json!({ "result": text }),
                 };
                 push(
                     "user",
-                    vec![json!({ "functionResponse": { "name": name, "response": response } })],
+                    vec![obj([(
+                        "functionResponse",
+                        obj([("name", name.into()), ("response", response)]),
+                    )])],
                 );
             }
         }
@@ -181,14 +189,19 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             .tools
             .iter()
             .map(|t| {
-                let mut o = json!({ "name": t.name, "parametersJsonSchema": t.parameters });
+                let mut o = Map::new();
+                o.insert("name".into(), t.name.as_str().into());
                 if let Some(d) = &t.description {
-                    o["description"] = json!(d);
+                    o.insert("description".into(), d.as_str().into());
                 }
-                o
+                o.insert("parametersJsonSchema".into(), t.parameters.clone());
+                Value::Object(o)
             })
             .collect();
-        body.insert("tools".into(), json!([{ "functionDeclarations": decls }]));
+        body.insert(
+            "tools".into(),
+            Value::Array(vec![obj([("functionDeclarations", Value::Array(decls))])]),
+        );
     }
     let mode = match &request.tool_choice {
         Some(ToolChoice::Auto) => Some(json!({ "mode": "AUTO" })),
@@ -200,7 +213,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
         None => None,
     };
     if let Some(m) = mode {
-        body.insert("toolConfig".into(), json!({ "functionCallingConfig": m }));
+        body.insert("toolConfig".into(), obj([("functionCallingConfig", m)]));
     }
     let mut extra = request.extra.clone();
     if let Some(Value::Object(more)) = extra.remove("generationConfig") {
