@@ -116,8 +116,19 @@ async fn receive(State(r): State<Received>, headers: HeaderMap, body: Bytes) -> 
     StatusCode::OK
 }
 
-fn spawn_worker(backend: &str, table: &str, secret: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
+/// A worker process, killed when the test ends — also when it fails, so no worker outlives
+/// a failed run and keeps polling (and taking CPU from) the next one.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_worker(backend: &str, table: &str, secret: &str) -> Worker {
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "worker_process",
             "--exact",
@@ -134,7 +145,8 @@ fn spawn_worker(backend: &str, table: &str, secret: &str) -> Child {
         .env("AI_JOBS_SECRET", secret)
         .env("AI_TEST_PG_URL", pg_url())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Worker(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,8 +220,8 @@ async fn crash(backend: &str) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    first.0.kill().unwrap(); // SIGKILL
+    first.0.wait().unwrap();
     let at_kill = count(JobStatus::Succeeded).await;
     let running_at_kill = count(JobStatus::Running).await;
 
@@ -241,8 +253,8 @@ async fn crash(backend: &str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.0.kill().unwrap();
+    second.0.wait().unwrap();
 
     let mut twice = 0;
     for id in &ids {
