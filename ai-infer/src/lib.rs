@@ -32,6 +32,7 @@ pub mod rerank;
 pub mod runtime;
 pub mod session;
 pub mod tokenize;
+mod wordpiece;
 
 pub use batcher::{BatchedEmbedder, BatcherConfig, DynamicBatcher};
 pub use classify::{

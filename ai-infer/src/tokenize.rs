@@ -1,12 +1,16 @@
 //! Tokenization with the `tokenizers` crate: truncation to the model's length, no padding
-//! (batches are padded to their own longest member).
+//! (batches are padded to their own longest member). BERT WordPiece tokenizers take a fast
+//! path on plain ASCII text that gives exactly the crate's result (see [`TextTokenizer`]).
 
 use std::path::Path;
 
 use ai_core::{AiError, Result};
+use tokenizers::parallelism::MaybeParallelRefIterator;
 use tokenizers::{
     EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
 };
+
+use crate::wordpiece::FastWordPiece;
 
 /// One tokenized input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +40,19 @@ impl Encoded {
 }
 
 /// A Hugging Face tokenizer set up for one model.
+///
+/// When the tokenizer is BERT WordPiece (a `BertNormalizer`, the `BertPreTokenizer` and a
+/// `WordPiece` model, as in all-MiniLM, BERT, MiniLM cross-encoders and most BERT-shaped
+/// classifiers), single texts made only of printable ASCII and ordinary whitespace skip the
+/// general machinery (Unicode normalisation, alignment tracking, a string per token) and are
+/// tokenized by a direct WordPiece over the bytes. The result is the same ids, offsets and
+/// masks: the fast path checks itself against the general one on probe texts when loaded and
+/// is not used if they differ, and texts with other characters or with an added token such as
+/// `[SEP]` in them always take the general path. Batches are tokenized in parallel unless
+/// `TOKENIZERS_PARALLELISM` says otherwise.
 pub struct TextTokenizer {
     inner: Tokenizer,
+    fast: Option<FastWordPiece>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -68,7 +83,18 @@ impl TextTokenizer {
             }))
             .map_err(|e| AiError::config(format!("invalid truncation: {e}")))?;
         inner.with_padding(None);
-        Ok(Self { inner })
+        let fast = FastWordPiece::new(&inner, max_length.max(2));
+        Ok(Self { inner, fast })
+    }
+
+    /// Whether plain texts take the fast WordPiece path (see the type's documentation).
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Whether `text` would be tokenized by the fast path (a diagnostic: it tokenizes the text).
+    pub fn takes_fast_path(&self, text: &str) -> bool {
+        self.fast.as_ref().is_some_and(|f| f.encode(text).is_some())
     }
 
     /// The underlying tokenizer (for decoding and vocabulary lookups).
@@ -76,7 +102,7 @@ impl TextTokenizer {
         &self.inner
     }
 
-    fn convert(e: &tokenizers::Encoding) -> Encoded {
+    pub(crate) fn convert(e: &tokenizers::Encoding) -> Encoded {
         Encoded {
             ids: e.get_ids().iter().map(|&i| i64::from(i)).collect(),
             type_ids: e.get_type_ids().iter().map(|&i| i64::from(i)).collect(),
@@ -93,6 +119,28 @@ impl TextTokenizer {
 
     /// Tokenize texts (with the model's special tokens).
     pub fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
+        let Some(fast) = &self.fast else {
+            return self.encode_batch_general(texts);
+        };
+        let mut out: Vec<Option<Encoded>> = if texts.len() >= PARALLEL_FROM {
+            texts.maybe_par_iter().map(|t| fast.encode(t)).collect()
+        } else {
+            texts.iter().map(|t| fast.encode(t)).collect()
+        };
+        let rest: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
+        if !rest.is_empty() {
+            let general =
+                self.encode_batch_general(&rest.iter().map(|&i| texts[i]).collect::<Vec<_>>())?;
+            for (i, e) in rest.into_iter().zip(general) {
+                out[i] = Some(e);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Tokenize texts with the `tokenizers` crate only, never the fast path (the reference the
+    /// fast path is tested against).
+    pub fn encode_batch_general(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
         let inputs: Vec<EncodeInput> = texts
             .iter()
             .map(|t| EncodeInput::Single((*t).into()))
@@ -111,6 +159,10 @@ impl TextTokenizer {
         Ok(encs.iter().map(Self::convert).collect())
     }
 }
+
+/// Batches at least this long are tokenized on several threads by the fast path (below it the
+/// hand-off costs more than it saves: a 100-token text takes a few microseconds).
+const PARALLEL_FROM: usize = 64;
 
 /// Pad encodings to their longest and lay them out row-major: ids, attention mask, type ids.
 pub(crate) fn pad_batch(batch: &[&Encoded]) -> (usize, Vec<i64>, Vec<i64>, Vec<i64>) {
