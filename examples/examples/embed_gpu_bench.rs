@@ -68,14 +68,26 @@ fn load(dir: &str, batch: usize, strict: bool, runs: usize) -> Result<OnnxEmbedd
     OnnxEmbedder::load_with_batch(&files, &cuda(strict, runs), batch).map_err(|e| e.to_string())
 }
 
-/// Tokenization alone (all cores, calls of 1 024 texts): the host-side ceiling.
-fn tokenize_only(dir: &str, texts: &[String]) -> Result<f64, String> {
+/// Tokenization alone (all cores, calls of 1 024 texts): the host-side ceiling. `general`
+/// forces the `tokenizers` crate (no WordPiece fast path), for comparison.
+fn tokenize_only(dir: &str, texts: &[String], general: bool) -> Result<f64, String> {
     let tok = TextTokenizer::from_file(std::path::Path::new(&format!("{dir}/tokenizer.json")), 256)
         .map_err(|e| e.to_string())?;
+    let encode = |refs: &[&str]| {
+        if general {
+            tok.encode_batch_general(refs)
+        } else {
+            tok.encode_batch(refs)
+        }
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    let warm: Vec<&str> = texts.iter().take(1024).map(String::as_str).collect();
+    encode(&warm)?;
     let start = Instant::now();
     for call in texts.chunks(1024) {
         let refs: Vec<&str> = call.iter().map(String::as_str).collect();
-        tok.encode_batch(&refs).map_err(|e| e.to_string())?;
+        encode(&refs)?;
     }
     Ok(texts.len() as f64 / start.elapsed().as_secs_f64())
 }
@@ -190,7 +202,8 @@ async fn bench_model(
     let texts = Arc::new(take(sentences, n_all));
     println!(
         "{}",
-        json!({"measure": "tokenize_only", "model": name, "per_s": tokenize_only(&path, &texts)?})
+        json!({"measure": "tokenize_only", "model": name, "per_s": tokenize_only(&path, &texts, false)?,
+               "general_path_per_s": tokenize_only(&path, &texts[..texts.len() / 4], true)?})
     );
     for batch in [32, 256, 1024] {
         let m = load(&path, batch, false, 1)?;
