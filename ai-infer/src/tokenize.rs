@@ -43,12 +43,14 @@ impl Encoded {
 ///
 /// When the tokenizer is BERT WordPiece (a `BertNormalizer`, the `BertPreTokenizer` and a
 /// `WordPiece` model, as in all-MiniLM, BERT, MiniLM cross-encoders and most BERT-shaped
-/// classifiers), single texts made only of printable ASCII and ordinary whitespace skip the
-/// general machinery (Unicode normalisation, alignment tracking, a string per token) and are
-/// tokenized by a direct WordPiece over the bytes. The result is the same ids, offsets and
+/// classifiers), single texts made only of printable ASCII, Unicode spaces, dashes and curly
+/// quotes, and Latin, Greek and Cyrillic letters skip the general machinery (Unicode
+/// normalisation of the whole text, alignment tracking, a string per token) and are tokenized
+/// by a direct WordPiece over the bytes. The result is the same ids, offsets and
 /// masks: the fast path checks itself against the general one on probe texts when loaded and
-/// is not used if they differ, and texts with other characters or with an added token such as
-/// `[SEP]` in them always take the general path. Batches are tokenized in parallel unless
+/// is not used if they differ, and texts with other characters (CJK, emoji, combining marks,
+/// control characters) or with an added token such as `[SEP]` in them always take the general
+/// path. Batches are tokenized in parallel unless
 /// `TOKENIZERS_PARALLELISM` says otherwise.
 pub struct TextTokenizer {
     inner: Tokenizer,

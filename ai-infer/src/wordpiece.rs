@@ -1,19 +1,25 @@
 //! A fast path for BERT WordPiece tokenizers on plain text, exact to the `tokenizers` crate.
 //!
-//! The general tokenizer runs Unicode normalisation, keeps alignment maps for every character and
-//! allocates a string per token; for printable ASCII text (plus common Unicode spaces, dashes and
-//! curly quotes) none of that changes the result. [`FastWordPiece`] is built only from a
-//! tokenizer made of a `BertNormalizer`, the `BertPreTokenizer` and a `WordPiece` model, checks
-//! itself against the general path on probe texts when built, and declines (returns `None`) every
-//! text it cannot handle exactly: one with any other character (accented letters, other scripts,
-//! emoji, control characters) or containing one of the tokenizer's added tokens (such as
-//! `[SEP]`). Those go through the `tokenizers` crate.
+//! The general tokenizer runs Unicode normalisation over the whole text, keeps alignment maps
+//! for every character and allocates a string per token. For printable ASCII, common Unicode
+//! spaces, dashes and curly quotes, Latin, Greek and Cyrillic letters, symbols and emoji none of
+//! that is needed: the normaliser treats these one character at a time, so ASCII is lowercased
+//! in place and each other character is replaced by its normalised form from a table the
+//! normaliser itself fills
+//! at load (`É` becomes `e` for an uncased model), with offsets mapped back to the original
+//! bytes. [`FastWordPiece`] is built only from a tokenizer made of a `BertNormalizer`, the
+//! `BertPreTokenizer` and a `WordPiece` model, checks itself against the general path on probe
+//! texts when built, and declines (returns `None`) every text it cannot handle exactly: one with
+//! any other character (CJK, other scripts, combining marks, control characters) or
+//! containing one of the tokenizer's added tokens (such as `[SEP]`). Those go through the
+//! `tokenizers` crate.
 
 use rustc_hash::FxHashMap;
 use tokenizers::models::ModelWrapper;
 use tokenizers::normalizers::NormalizerWrapper;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::{Model, Tokenizer};
+use tokenizers::{Model, NormalizedString, Normalizer, Tokenizer};
+use unicode_categories::UnicodeCategories;
 
 use crate::tokenize::Encoded;
 
@@ -36,6 +42,10 @@ pub(crate) struct FastWordPiece {
     added: Vec<Vec<u8>>,
     /// Whether a byte starts an added token (lowercased), to skip the search on most texts.
     added_first: [bool; 256],
+    /// Non-ASCII word characters (Latin, Greek and Cyrillic letters, symbols, emoji) and what
+    /// the normaliser makes of each (for an uncased model `É` becomes `e`): the normaliser works
+    /// character by character on these, so a table gives its exact output.
+    word_chars: FxHashMap<char, Box<[u8]>>,
 }
 
 /// What the normaliser and pre-tokenizer make of a character the fast path handles.
@@ -54,11 +64,11 @@ fn word_byte(b: u8) -> bool {
     matches!(b, 0x21..=0x7e) && !b.is_ascii_punctuation()
 }
 
-/// The class and UTF-8 length of the character at byte `i` (a character boundary), or `None`
-/// for characters the fast path leaves to the general one: ASCII control characters (dropped by
-/// the normaliser, which moves offsets) and every other non-ASCII character than the spaces and
-/// punctuation below, none of which Unicode normalisation, accent stripping or lowercasing
-/// changes.
+/// The class and UTF-8 length of the ASCII byte or of the non-ASCII space or punctuation
+/// character at byte `i` (a character boundary), or `None` for anything else: ASCII control
+/// characters (dropped by the normaliser, which moves offsets) and non-ASCII characters other
+/// than the spaces and punctuation below, none of which normalisation, accent stripping or
+/// lowercasing changes (word characters are looked up by the caller).
 fn class_at(text: &str, i: usize) -> Option<(Class, usize)> {
     let b = *text.as_bytes().get(i)?;
     if b < 0x80 {
@@ -82,8 +92,65 @@ fn class_at(text: &str, i: usize) -> Option<(Class, usize)> {
     Some((class, c.len_utf8()))
 }
 
+/// Blocks whose characters are tabled: Latin-1 Supplement and Latin Extended-A/B, Greek,
+/// Cyrillic, arrows to miscellaneous symbols and dingbats, emoji and pictographs.
+const WORD_CHAR_BLOCKS: [(char, char); 5] = [
+    ('\u{c0}', '\u{24f}'),
+    ('\u{370}', '\u{3ff}'),
+    ('\u{400}', '\u{4ff}'),
+    ('\u{2190}', '\u{2bff}'),
+    ('\u{1f000}', '\u{1faff}'),
+];
+
+/// Whether `c` stays inside a word through the normaliser and pre-tokenizer: not whitespace, not
+/// punctuation (ASCII or Unicode P*), not a control, format, unassigned or private-use
+/// character (which cleaning drops), not a CJK ideograph (which gets spaces around it) — the
+/// same predicates the `tokenizers` crate applies, from the same `unicode_categories` crate.
+fn stays_in_word(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || c.is_punctuation()
+        || c.is_other()
+        || is_cjk(c))
+}
+
+/// The ranges the `BertNormalizer` treats as Chinese characters.
+fn is_cjk(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x4E00..=0x9FFF
+            | 0x3400..=0x4DBF
+            | 0x20000..=0x2A6DF
+            | 0x2A700..=0x2B73F
+            | 0x2B740..=0x2B81F
+            | 0x2B920..=0x2CEAF
+            | 0xF900..=0xFAFF
+            | 0x2F800..=0x2FA1F
+    )
+}
+
+/// Each character of [`WORD_CHAR_BLOCKS`] that stays inside a word and whose normalised form is
+/// one or more such characters, with that form (the normaliser's own output for it).
+fn word_char_table(normalizer: &NormalizerWrapper) -> FxHashMap<char, Box<[u8]>> {
+    let mut table = FxHashMap::default();
+    for (first, last) in WORD_CHAR_BLOCKS {
+        for c in (first..=last).filter(|&c| stays_in_word(c)) {
+            let mut n = NormalizedString::from(c.to_string());
+            if normalizer.normalize(&mut n).is_err() {
+                continue;
+            }
+            let form = n.get();
+            if !form.is_empty() && form.chars().all(stays_in_word) {
+                table.insert(c, form.as_bytes().into());
+            }
+        }
+    }
+    table
+}
+
 /// Texts the fast path must reproduce exactly before it is used.
-const PROBES: [&str; 15] = [
+const PROBES: [&str; 17] = [
+    "\u{1f513} unlocked\u{1f916}\u{1f916} \u{2620}\u{25bd} \u{2211}x \u{2768}y\u{2769}",
     "",
     "a",
     "Hello, World!",
@@ -98,6 +165,7 @@ const PROBES: [&str; 15] = [
     "0123456789 1,000,000 $5.99 100%",
     "pneumonoultramicroscopicsilicovolcanoconiosispneumonoultramicroscopicsilicovolcanoconiosispneumonoultramicroscopic",
     "embedding tokenization quantization",
+    "Caf\u{e9} na\u{ef}ve \u{c6}r\u{f8} Stra\u{df}e \u{386}\u{388} \u{3a9}mega \u{41f}\u{440}\u{438}\u{432}\u{435}\u{442} \u{439}\u{43e}\u{433}\u{443}\u{440}\u{442} \u{130}stanbul \u{17f}",
     "\u{201c}Don\u{2019}t\u{201d}\u{a0}\u{2014} she said\u{2026} \u{2018}twas\u{2010}so\u{3000}end",
 ];
 
@@ -168,7 +236,19 @@ impl FastWordPiece {
         if max_length < specials {
             return None;
         }
+        // Letters are normalised through the table, so added tokens matched after normalisation
+        // (which the raw-text search above would miss) rule the table out.
+        let word_chars = if tokenizer
+            .get_added_tokens_decoder()
+            .values()
+            .any(|t| t.normalized)
+        {
+            FxHashMap::default()
+        } else {
+            word_char_table(tokenizer.get_normalizer()?)
+        };
         let fast = Self {
+            word_chars,
             whole,
             pieces,
             unk,
@@ -203,8 +283,12 @@ impl FastWordPiece {
                 let Ok(general) = truncating.encode(text, true) else {
                     return false;
                 };
-                self.encode(text)
-                    .is_some_and(|fast| fast == crate::tokenize::TextTokenizer::convert(&general))
+                // Non-ASCII probes may be declined (a character the normaliser changes in a way the
+                // table does not take); ASCII ones must be taken.
+                match self.encode(text) {
+                    Some(fast) => fast == crate::tokenize::TextTokenizer::convert(&general),
+                    None => !text.is_ascii(),
+                }
             })
     }
 
@@ -215,8 +299,7 @@ impl FastWordPiece {
         if self.has_added_token(&lower) {
             return None;
         }
-        // Words are ASCII (other characters are only taken as spaces or punctuation), so ASCII
-        // lowercasing is the normaliser's lowercasing on them.
+        // On ASCII, the normaliser only lowercases (when it does).
         let words = if self.lowercase { &lower[..] } else { bytes };
         let specials = self.prefix.len() + self.suffix.len();
         let estimate = (bytes.len() / 4 + specials + 1).min(self.max_content + specials);
@@ -233,25 +316,40 @@ impl FastWordPiece {
         let limit = out.ids.len() + self.max_content;
         let mut i = 0;
         while i < bytes.len() {
-            let (class, len) = class_at(text, i)?;
-            let end = match class {
+            let (class, len) = match class_at(text, i) {
+                Some(found) => found,
+                None => (Class::Word, self.word_char_at(text, i)?.0),
+            };
+            let (end, ascii) = match class {
                 Class::Space => {
                     i += len;
                     continue;
                 }
-                Class::Punct => i + len,
+                Class::Punct => (i + len, true),
                 Class::Word => {
-                    let mut e = i + 1;
-                    while e < bytes.len() && word_byte(bytes[e]) {
-                        e += 1;
+                    let (mut e, mut ascii) = (i + len, len == 1);
+                    while e < bytes.len() {
+                        if word_byte(bytes[e]) {
+                            e += 1;
+                        } else if let Some((l, _)) = self.word_char_at(text, e) {
+                            e += l;
+                            ascii = false;
+                        } else {
+                            break;
+                        }
                     }
-                    e
+                    (e, ascii)
                 }
             };
             // Past the truncation length the rest is only checked (a character the fast path
             // does not know sends the whole text to the general path).
             if out.ids.len() < limit {
-                self.word(&words[i..end], i, &mut out);
+                if ascii {
+                    let w = &words[i..end];
+                    self.word(w, w.len(), (i, end), |a, b| (i + a, i + b), &mut out);
+                } else {
+                    self.mapped_word(text, i, end, words, &mut out);
+                }
             }
             i = end;
         }
@@ -276,18 +374,69 @@ impl FastWordPiece {
             .any(|a| lower.windows(a.len()).any(|w| w == a.as_slice()))
     }
 
-    /// WordPiece on one word (`start` is its byte offset in the text): greedy longest match
-    /// from the left; a word with an unmatched remainder, or longer than the model allows, is
-    /// one unknown token.
-    fn word(&self, w: &[u8], start: usize, out: &mut Encoded) {
-        if w.len() > self.max_word_chars {
-            out.push_text(i64::from(self.unk), (start, start + w.len()));
+    /// The byte length and normalised form of the tabled word character at byte `i`, if any.
+    fn word_char_at(&self, text: &str, i: usize) -> Option<(usize, &[u8])> {
+        if self.word_chars.is_empty() || text.as_bytes().get(i).is_none_or(|b| b.is_ascii()) {
+            return None;
+        }
+        let c = text.get(i..)?.chars().next()?;
+        self.word_chars
+            .get(&c)
+            .map(|form| (c.len_utf8(), &form[..]))
+    }
+
+    /// A word with tabled characters in `text[start..end]`: normalised into a buffer that keeps,
+    /// for each byte, the original character it came from, then WordPiece with offsets mapped
+    /// back through it.
+    fn mapped_word(&self, text: &str, start: usize, end: usize, words: &[u8], out: &mut Encoded) {
+        let mut norm = Vec::with_capacity(end - start + 8);
+        let mut from = Vec::with_capacity(end - start + 8);
+        let mut chars = 0;
+        let mut i = start;
+        while i < end {
+            if let Some((len, form)) = self.word_char_at(text, i) {
+                norm.extend_from_slice(form);
+                from.extend(std::iter::repeat_n((i, i + len), form.len()));
+                chars += form.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+                i += len;
+            } else {
+                norm.push(words[i]);
+                from.push((i, i + 1));
+                chars += 1;
+                i += 1;
+            }
+        }
+        self.word(
+            &norm,
+            chars,
+            (start, end),
+            |a, b| (from[a].0, from[b - 1].1),
+            out,
+        );
+    }
+
+    /// WordPiece on one normalised word `w` of `chars` characters spanning `span` of the text
+    /// (`at` maps a byte range of `w` to one of the text): greedy longest match from the left;
+    /// a word with an unmatched remainder, or longer than the model allows, is one unknown
+    /// token.
+    fn word(
+        &self,
+        w: &[u8],
+        chars: usize,
+        span: (usize, usize),
+        at: impl Fn(usize, usize) -> (usize, usize),
+        out: &mut Encoded,
+    ) {
+        if chars > self.max_word_chars {
+            out.push_text(i64::from(self.unk), span);
             return;
         }
         let first = out.ids.len();
         let mut from = 0;
         while from < w.len() {
             let table = if from == 0 { &self.whole } else { &self.pieces };
+            // Slices ending inside a multi-byte character are not valid UTF-8 and match no
+            // vocabulary entry, so stepping back a byte at a time is stepping back a character.
             let found = (from + 1..=w.len())
                 .rev()
                 .find_map(|to| table.get(&w[from..to]).map(|&id| (to, id)));
@@ -296,10 +445,10 @@ impl FastWordPiece {
                 out.offsets.truncate(first);
                 out.special.truncate(first);
                 out.sequence.truncate(first);
-                out.push_text(i64::from(self.unk), (start, start + w.len()));
+                out.push_text(i64::from(self.unk), span);
                 return;
             };
-            out.push_text(i64::from(id), (start + from, start + to));
+            out.push_text(i64::from(id), at(from, to));
             from = to;
         }
     }

@@ -168,6 +168,13 @@ fn fast_path_equals_the_tokenizers_crate_on_real_text() {
         texts.len()
     );
     let expected = texts.iter().filter(|t| simple(t)).count();
+    let accented = "Caf\u{e9} na\u{ef}ve Stra\u{df}e \u{c6}R\u{d8} \u{41f}\u{440}\u{438}\u{432}\u{435}\u{442} \u{3a9}mega \u{2014} \u{201c}ok\u{201d} \u{1f513}unlocked \u{1f916}\u{1f916}";
+    let default = TextTokenizer::from_file(&minilm_tokenizer(), 256).unwrap();
+    assert!(default.takes_fast_path(accented));
+    assert_eq!(
+        default.encode_batch(&[accented]).unwrap(),
+        default.encode_batch_general(&[accented]).unwrap()
+    );
     for max_length in [256, 16, 2] {
         let tok = TextTokenizer::from_file(&minilm_tokenizer(), max_length).unwrap();
         let fast = assert_same(&tok, &texts, &format!("corpus, max_length {max_length}"));
@@ -221,6 +228,19 @@ fn fast_path_follows_the_tokenizer_settings() {
     assert_same(&short_words, &texts, "max_input_chars_per_word 5");
     let no_clean = variant(|j| j["normalizer"]["clean_text"] = Value::Bool(false), 64);
     assert_same(&no_clean, &texts, "clean_text false");
+    let keep_accents = variant(
+        |j| j["normalizer"]["strip_accents"] = Value::Bool(false),
+        256,
+    );
+    assert_same(&keep_accents, &texts, "strip_accents false");
+    let strip_cased = variant(
+        |j| {
+            j["normalizer"]["strip_accents"] = Value::Bool(true);
+            j["normalizer"]["lowercase"] = Value::Bool(false);
+        },
+        256,
+    );
+    assert_same(&strip_cased, &texts, "strip_accents true, cased");
 }
 
 #[test]
