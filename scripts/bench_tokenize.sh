@@ -17,10 +17,11 @@ target/release/examples/tokenize_bench "$TOK" "$SENT" ai-rag/tests/data/moby_dic
 python3 - "$OUT" <<'PY'
 import json, sys
 print()
-print("set                    threads  fast share  tokens  general/s     fast/s   ratio")
+print("set                    threads  fast share  tokens  general/s     fast/s   ratio   pairs: general/s     fast/s   ratio")
 for line in open(sys.argv[1]):
     r = json.loads(line)
     print(f"{r['set']:<22} {r['threads']:>7} {r['fast_path_share']:>11.2f} {r['mean_tokens']:>7.0f} "
-          f"{r['general_per_s']:>10.0f} {r['fast_per_s']:>10.0f} {r['ratio']:>6.1f}x")
+          f"{r['general_per_s']:>10.0f} {r['fast_per_s']:>10.0f} {r['ratio']:>6.1f}x"
+          f"   {r['pairs_general_per_s']:>16.0f} {r['pairs_fast_per_s']:>10.0f} {r['pairs_ratio']:>6.1f}x")
 PY
 rm -f "$OUT"

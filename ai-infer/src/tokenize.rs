@@ -50,7 +50,8 @@ impl Encoded {
 /// masks: the fast path checks itself against the general one on probe texts when loaded and
 /// is not used if they differ, and texts with other characters (CJK, emoji, combining marks,
 /// control characters) or with an added token such as `[SEP]` in them always take the general
-/// path. Batches are tokenized in parallel unless
+/// path. Text pairs ([`TextTokenizer::encode_pairs`]) take it too, laid out by the tokenizer's
+/// pair template and truncated longest-first as the crate does. Batches are tokenized in parallel unless
 /// `TOKENIZERS_PARALLELISM` says otherwise.
 pub struct TextTokenizer {
     inner: Tokenizer,
@@ -153,6 +154,30 @@ impl TextTokenizer {
 
     /// Tokenize text pairs (query, document) for a cross-encoder.
     pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
+        let Some(fast) = &self.fast else {
+            return self.encode_pairs_general(pairs);
+        };
+        let mut out: Vec<Option<Encoded>> = if pairs.len() >= PARALLEL_FROM {
+            pairs
+                .maybe_par_iter()
+                .map(|(a, b)| fast.encode_pair(a, b))
+                .collect()
+        } else {
+            pairs.iter().map(|(a, b)| fast.encode_pair(a, b)).collect()
+        };
+        let rest: Vec<usize> = (0..pairs.len()).filter(|&i| out[i].is_none()).collect();
+        if !rest.is_empty() {
+            let general =
+                self.encode_pairs_general(&rest.iter().map(|&i| pairs[i]).collect::<Vec<_>>())?;
+            for (i, e) in rest.into_iter().zip(general) {
+                out[i] = Some(e);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Tokenize text pairs with the `tokenizers` crate only (the fast path's reference).
+    pub fn encode_pairs_general(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
         let inputs: Vec<EncodeInput> = pairs
             .iter()
             .map(|(a, b)| EncodeInput::Dual((*a).into(), (*b).into()))

@@ -38,6 +38,8 @@ pub(crate) struct FastWordPiece {
     suffix: Vec<u32>,
     /// Most text tokens kept (the truncation length less the special tokens).
     max_content: usize,
+    /// The template for text pairs (cross-encoders), when the post-processor has one.
+    pair: Option<PairTemplate>,
     /// Added tokens, lowercased: a text containing one (in any case) takes the general path.
     added: Vec<Vec<u8>>,
     /// Whether a byte starts an added token (lowercased), to skip the search on most texts.
@@ -46,6 +48,71 @@ pub(crate) struct FastWordPiece {
     /// the normaliser makes of each (for an uncased model `É` becomes `e`): the normaliser works
     /// character by character on these, so a table gives its exact output.
     word_chars: FxHashMap<char, Box<[u8]>>,
+}
+
+/// The post-processor's layout of a text pair.
+#[derive(Debug)]
+struct PairTemplate {
+    segments: Vec<Segment>,
+    /// Most text tokens kept over both texts.
+    max_content: usize,
+}
+
+/// One part of a pair's layout.
+#[derive(Debug, Clone, Copy)]
+enum Segment {
+    Special { id: u32, type_id: i64 },
+    Text { second: bool, type_id: i64 },
+}
+
+impl PairTemplate {
+    /// Read the layout from the post-processor's output on a probe pair (`None` if it is not
+    /// special tokens around each text once, with one type id per text).
+    fn probe(untruncated: &Tokenizer, max_length: usize) -> Option<Self> {
+        let (a, b) = ("a", "b");
+        let full = untruncated.encode((a, b), true).ok()?;
+        let contents = [
+            untruncated.encode(a, false).ok()?,
+            untruncated.encode(b, false).ok()?,
+        ];
+        let (ids, types, seqs) = (full.get_ids(), full.get_type_ids(), full.get_sequence_ids());
+        let mut segments = Vec::new();
+        let mut seen = [false; 2];
+        let mut i = 0;
+        while i < ids.len() {
+            match seqs[i] {
+                None => {
+                    segments.push(Segment::Special {
+                        id: ids[i],
+                        type_id: i64::from(types[i]),
+                    });
+                    i += 1;
+                }
+                Some(which) => {
+                    let content = contents.get(which)?.get_ids();
+                    let run = ids.get(i..i + content.len())?;
+                    let run_types = types.get(i..i + content.len())?;
+                    if run != content || seen[which] || run_types.iter().any(|&t| t != types[i]) {
+                        return None;
+                    }
+                    seen[which] = true;
+                    segments.push(Segment::Text {
+                        second: which == 1,
+                        type_id: i64::from(types[i]),
+                    });
+                    i += content.len();
+                }
+            }
+        }
+        let specials = segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Special { .. }))
+            .count();
+        (seen == [true, true] && max_length >= specials).then(|| Self {
+            segments,
+            max_content: max_length - specials,
+        })
+    }
 }
 
 /// What the normaliser and pre-tokenizer make of a character the fast path handles.
@@ -247,7 +314,9 @@ impl FastWordPiece {
         } else {
             word_char_table(tokenizer.get_normalizer()?)
         };
+        let pair = PairTemplate::probe(&untruncated, max_length);
         let fast = Self {
+            pair,
             word_chars,
             whole,
             pieces,
@@ -275,11 +344,24 @@ impl FastWordPiece {
             return false;
         }
         let long = PROBES.join(" ").repeat(max_length / 64 + 2);
-        PROBES
+        let texts: Vec<&str> = PROBES
             .iter()
             .copied()
             .chain(std::iter::once(long.as_str()))
-            .all(|text| {
+            .collect();
+        let pairs_agree = self.pair.is_none()
+            || texts.iter().enumerate().all(|(i, a)| {
+                let b = texts[(i * 7 + 3) % texts.len()];
+                let Ok(general) = truncating.encode((*a, b), true) else {
+                    return false;
+                };
+                match self.encode_pair(a, b) {
+                    Some(fast) => fast == crate::tokenize::TextTokenizer::convert(&general),
+                    None => !a.is_ascii() || !b.is_ascii(),
+                }
+            });
+        pairs_agree
+            && texts.iter().copied().all(|text| {
                 let Ok(general) = truncating.encode(text, true) else {
                     return false;
                 };
@@ -294,6 +376,21 @@ impl FastWordPiece {
 
     /// Tokenize one text with its special tokens, or `None` when it needs the general path.
     pub(crate) fn encode(&self, text: &str) -> Option<Encoded> {
+        let content = self.content(text, self.max_content)?;
+        let mut out = Encoded::with_capacity(content.len() + self.prefix.len() + self.suffix.len());
+        for &id in &self.prefix {
+            out.push_special(id, 0);
+        }
+        out.append(&content, 0, 0);
+        for &id in &self.suffix {
+            out.push_special(id, 0);
+        }
+        Some(out)
+    }
+
+    /// The text's tokens without special tokens, at most `max` of them (type ids left empty,
+    /// sequence ids 0), or `None` when the text needs the general path.
+    fn content(&self, text: &str, max: usize) -> Option<Encoded> {
         let bytes = text.as_bytes();
         let lower = bytes.to_ascii_lowercase();
         if self.has_added_token(&lower) {
@@ -301,19 +398,8 @@ impl FastWordPiece {
         }
         // On ASCII, the normaliser only lowercases (when it does).
         let words = if self.lowercase { &lower[..] } else { bytes };
-        let specials = self.prefix.len() + self.suffix.len();
-        let estimate = (bytes.len() / 4 + specials + 1).min(self.max_content + specials);
-        let mut out = Encoded {
-            ids: Vec::with_capacity(estimate),
-            type_ids: Vec::new(),
-            offsets: Vec::with_capacity(estimate),
-            special: Vec::with_capacity(estimate),
-            sequence: Vec::with_capacity(estimate),
-        };
-        for &id in &self.prefix {
-            out.push_special(id);
-        }
-        let limit = out.ids.len() + self.max_content;
+        let mut out = Encoded::with_capacity((bytes.len() / 4 + 1).min(max));
+        let limit = max;
         let mut i = 0;
         while i < bytes.len() {
             let (class, len) = match class_at(text, i) {
@@ -353,14 +439,34 @@ impl FastWordPiece {
             }
             i = end;
         }
-        out.ids.truncate(limit);
-        out.offsets.truncate(limit);
-        out.special.truncate(limit);
-        out.sequence.truncate(limit);
-        for &id in &self.suffix {
-            out.push_special(id);
+        out.truncate(limit);
+        Some(out)
+    }
+
+    /// Tokenize a text pair with the pair template's special tokens and type ids, truncating
+    /// the longer text first as the `tokenizers` crate's `LongestFirst` strategy does, or `None`
+    /// when either text needs the general path.
+    pub(crate) fn encode_pair(&self, a: &str, b: &str) -> Option<Encoded> {
+        let pair = self.pair.as_ref()?;
+        let mut first = self.content(a, usize::MAX)?;
+        let mut second = self.content(b, usize::MAX)?;
+        let (n1, n2) = longest_first(first.len(), second.len(), pair.max_content);
+        first.truncate(n1);
+        second.truncate(n2);
+        let mut out = Encoded::with_capacity(n1 + n2 + pair.segments.len());
+        for segment in &pair.segments {
+            match *segment {
+                Segment::Special { id, type_id } => out.push_special(id, type_id),
+                Segment::Text {
+                    second: false,
+                    type_id,
+                } => out.append(&first, type_id, 0),
+                Segment::Text {
+                    second: true,
+                    type_id,
+                } => out.append(&second, type_id, 1),
+            }
         }
-        out.type_ids = vec![0; out.ids.len()];
         Some(out)
     }
 
@@ -441,10 +547,7 @@ impl FastWordPiece {
                 .rev()
                 .find_map(|to| table.get(&w[from..to]).map(|&id| (to, id)));
             let Some((to, id)) = found else {
-                out.ids.truncate(first);
-                out.offsets.truncate(first);
-                out.special.truncate(first);
-                out.sequence.truncate(first);
+                out.truncate(first);
                 out.push_text(i64::from(self.unk), span);
                 return;
             };
@@ -455,17 +558,73 @@ impl FastWordPiece {
 }
 
 impl Encoded {
-    fn push_special(&mut self, id: u32) {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(n),
+            type_ids: Vec::with_capacity(n),
+            offsets: Vec::with_capacity(n),
+            special: Vec::with_capacity(n),
+            sequence: Vec::with_capacity(n),
+        }
+    }
+
+    fn push_special(&mut self, id: u32, type_id: i64) {
         self.ids.push(i64::from(id));
+        self.type_ids.push(type_id);
         self.offsets.push((0, 0));
         self.special.push(true);
         self.sequence.push(None);
     }
 
+    /// Text tokens (type ids are set by [`Encoded::append`]).
     fn push_text(&mut self, id: i64, offsets: (usize, usize)) {
         self.ids.push(id);
         self.offsets.push(offsets);
         self.special.push(false);
         self.sequence.push(Some(0));
+    }
+
+    /// Append `content`'s tokens as sequence `sequence` with `type_id`.
+    fn append(&mut self, content: &Encoded, type_id: i64, sequence: usize) {
+        self.ids.extend_from_slice(&content.ids);
+        self.type_ids
+            .extend(std::iter::repeat_n(type_id, content.len()));
+        self.offsets.extend_from_slice(&content.offsets);
+        self.special.extend_from_slice(&content.special);
+        self.sequence
+            .extend(std::iter::repeat_n(Some(sequence), content.len()));
+    }
+
+    fn truncate(&mut self, n: usize) {
+        self.ids.truncate(n);
+        self.type_ids.truncate(n);
+        self.offsets.truncate(n);
+        self.special.truncate(n);
+        self.sequence.truncate(n);
+    }
+}
+
+/// Lengths to cut a pair of `n1` and `n2` tokens to so at most `max` remain, computed as the
+/// `tokenizers` crate's `LongestFirst` truncation does: only the longer text is cut if that is
+/// enough, else each keeps half (the longer one the odd token). Cutting to more than a text has
+/// leaves it whole.
+fn longest_first(n1: usize, n2: usize, max: usize) -> (usize, usize) {
+    if n1 + n2 <= max {
+        return (n1, n2);
+    }
+    let short = n1.min(n2);
+    let (mut cut_short, mut cut_long) = if short > max {
+        (short, short)
+    } else {
+        (short, short.max(max - short))
+    };
+    if cut_short + cut_long > max {
+        cut_short = max / 2;
+        cut_long = cut_short + max % 2;
+    }
+    if n1 > n2 {
+        (cut_long, cut_short)
+    } else {
+        (cut_short, cut_long)
     }
 }

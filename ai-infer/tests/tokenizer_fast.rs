@@ -199,6 +199,61 @@ fn fast_path_equals_the_tokenizers_crate_on_generated_edge_cases() {
     }
 }
 
+/// Pairs `(texts[i], texts[j])` with every length relation: short/long, long/short, equal.
+fn pairs(texts: &[String], n: usize, seed: u64) -> Vec<(&str, &str)> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..n)
+        .map(|_| {
+            let a = &texts[rng.usize(0..texts.len())];
+            let b = if rng.u8(0..8) == 0 {
+                a
+            } else {
+                &texts[rng.usize(0..texts.len())]
+            };
+            (a.as_str(), b.as_str())
+        })
+        .collect()
+}
+
+fn assert_same_pairs(tok: &TextTokenizer, pairs: &[(&str, &str)], what: &str) {
+    let fast = tok.encode_pairs(pairs).unwrap();
+    let general = tok.encode_pairs_general(pairs).unwrap();
+    assert_eq!(fast.len(), general.len());
+    for (i, (f, g)) in fast.iter().zip(&general).enumerate() {
+        assert_eq!(f, g, "{what}: pair {i} {:?}", pairs[i]);
+    }
+}
+
+#[test]
+fn fast_path_equals_the_tokenizers_crate_on_pairs() {
+    // Texts cut to 400 bytes (at a character boundary): the crate keeps every truncated-away
+    // piece of both texts as "overflowing" encodings and combines them pairwise, which for
+    // long texts and short limits takes gigabytes.
+    let mut texts: Vec<String> = corpus().into_iter().chain(generated(2_000, 5)).collect();
+    for t in &mut texts {
+        let mut cut = t.len().min(400);
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+    }
+    let many = pairs(&texts, 4_000, 3);
+    for max_length in [512, 256, 33, 3] {
+        let tok = TextTokenizer::from_file(&minilm_tokenizer(), max_length).unwrap();
+        assert_same_pairs(&tok, &many, &format!("pairs, max_length {max_length}"));
+    }
+    let few = pairs(&texts, 300, 4);
+    let tok = TextTokenizer::from_file(&minilm_tokenizer(), 12).unwrap();
+    assert_same_pairs(&tok, &few, "pairs, max_length 12");
+    let tok = TextTokenizer::from_file(&minilm_tokenizer(), 128).unwrap();
+    let query = "How do I reset my password?";
+    let doc =
+        "To reset your password, open Settings \u{2014} Account and choose \u{201c}Reset\u{201d}.";
+    let fast = tok.encode_pairs(&[(query, doc)]).unwrap();
+    assert_eq!(fast, tok.encode_pairs_general(&[(query, doc)]).unwrap());
+    assert!(fast[0].type_ids.contains(&1), "the document is segment 1");
+}
+
 /// Rewrite the MiniLM tokenizer's JSON and load the variant.
 fn variant(edit: impl FnOnce(&mut Value), max_length: usize) -> TextTokenizer {
     let mut json: Value =
@@ -241,6 +296,10 @@ fn fast_path_follows_the_tokenizer_settings() {
         256,
     );
     assert_same(&strip_cased, &texts, "strip_accents true, cased");
+    let short: Vec<String> = texts.iter().filter(|t| t.len() <= 400).cloned().collect();
+    let pairs = pairs(&short, 2_000, 9);
+    assert_same_pairs(&cased, &pairs, "pairs, cased");
+    assert_same_pairs(&short_words, &pairs, "pairs, max_input_chars_per_word 5");
 }
 
 #[test]

@@ -95,6 +95,20 @@ fn run() -> Result<(), String> {
             let tokens: usize = fast(&texts.iter().map(String::as_str).collect::<Vec<_>>());
             let g = rate(texts, 20_000, general);
             let f = rate(texts, 20_000, fast);
+            // Cross-encoder input: a fixed query with each text as the document.
+            let query = "how do I get a refund for an order that arrived damaged?";
+            let pairs_general = |t: &[&str]| {
+                let p: Vec<(&str, &str)> = t.iter().map(|d| (query, *d)).collect();
+                tok.encode_pairs_general(&p)
+                    .map_or(0, |e| e.iter().map(|e| e.len()).sum())
+            };
+            let pairs_fast = |t: &[&str]| {
+                let p: Vec<(&str, &str)> = t.iter().map(|d| (query, *d)).collect();
+                tok.encode_pairs(&p)
+                    .map_or(0, |e| e.iter().map(|e| e.len()).sum())
+            };
+            let pg = rate(texts, 20_000, pairs_general);
+            let pf = rate(texts, 20_000, pairs_fast);
             println!(
                 "{}",
                 json!({
@@ -102,6 +116,7 @@ fn run() -> Result<(), String> {
                     "texts": texts.len(), "fast_path_share": plain as f64 / texts.len() as f64,
                     "mean_tokens": tokens as f64 / texts.len() as f64,
                     "general_per_s": g, "fast_per_s": f, "ratio": f / g,
+                    "pairs_general_per_s": pg, "pairs_fast_per_s": pf, "pairs_ratio": pf / pg,
                 })
             );
         }

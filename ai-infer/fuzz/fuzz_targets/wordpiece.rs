@@ -1,5 +1,6 @@
 //! Differential fuzzing of the WordPiece fast path: on any UTF-8 input, `encode_batch` (fast path
-//! where it applies) must equal `encode_batch_general` (the `tokenizers` crate alone).
+//! where it applies) must equal `encode_batch_general` (the `tokenizers` crate alone), and
+//! `encode_pairs` must equal `encode_pairs_general` on the input split in two.
 //!
 //! `AI_FUZZ_TOKENIZER` names a BERT `tokenizer.json` (default: the all-MiniLM-L6-v2 one that
 //! `scripts/models.sh install` provisions). Run from `ai-infer/`:
@@ -18,7 +19,7 @@ fn tokenizers() -> &'static [TextTokenizer; 2] {
             "../.cache/models/all-MiniLM-L6-v2-fp32/tokenizer.json".to_string()
         });
         let load = |max| TextTokenizer::from_file(std::path::Path::new(&path), max).unwrap();
-        let tokenizers = [load(256), load(12)];
+        let tokenizers = [load(256), load(13)];
         assert!(tokenizers.iter().all(TextTokenizer::has_fast_path));
         tokenizers
     })
@@ -32,5 +33,13 @@ fuzz_target!(|data: &[u8]| {
         let fast = tok.encode_batch(&[text]).unwrap();
         let general = tok.encode_batch_general(&[text]).unwrap();
         assert_eq!(fast, general, "{text:?}");
+        let mut cut = text.len() / 3;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let pair = [(&text[..cut], &text[cut..])];
+        let fast = tok.encode_pairs(&pair).unwrap();
+        let general = tok.encode_pairs_general(&pair).unwrap();
+        assert_eq!(fast, general, "{pair:?}");
     }
 });
