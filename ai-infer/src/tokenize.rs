@@ -122,23 +122,14 @@ impl TextTokenizer {
 
     /// Tokenize texts (with the model's special tokens).
     pub fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
-        let Some(fast) = &self.fast else {
-            return self.encode_batch_general(texts);
-        };
-        let mut out: Vec<Option<Encoded>> = if texts.len() >= PARALLEL_FROM {
-            texts.maybe_par_iter().map(|t| fast.encode(t)).collect()
-        } else {
-            texts.iter().map(|t| fast.encode(t)).collect()
-        };
-        let rest: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
-        if !rest.is_empty() {
-            let general =
-                self.encode_batch_general(&rest.iter().map(|&i| texts[i]).collect::<Vec<_>>())?;
-            for (i, e) in rest.into_iter().zip(general) {
-                out[i] = Some(e);
-            }
+        match &self.fast {
+            Some(fast) => fast_then_general(
+                texts,
+                |t| fast.encode(t),
+                |rest| self.encode_batch_general(rest),
+            ),
+            None => self.encode_batch_general(texts),
         }
-        Ok(out.into_iter().flatten().collect())
     }
 
     /// Tokenize texts with the `tokenizers` crate only, never the fast path (the reference the
@@ -154,26 +145,14 @@ impl TextTokenizer {
 
     /// Tokenize text pairs (query, document) for a cross-encoder.
     pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoded>> {
-        let Some(fast) = &self.fast else {
-            return self.encode_pairs_general(pairs);
-        };
-        let mut out: Vec<Option<Encoded>> = if pairs.len() >= PARALLEL_FROM {
-            pairs
-                .maybe_par_iter()
-                .map(|(a, b)| fast.encode_pair(a, b))
-                .collect()
-        } else {
-            pairs.iter().map(|(a, b)| fast.encode_pair(a, b)).collect()
-        };
-        let rest: Vec<usize> = (0..pairs.len()).filter(|&i| out[i].is_none()).collect();
-        if !rest.is_empty() {
-            let general =
-                self.encode_pairs_general(&rest.iter().map(|&i| pairs[i]).collect::<Vec<_>>())?;
-            for (i, e) in rest.into_iter().zip(general) {
-                out[i] = Some(e);
-            }
+        match &self.fast {
+            Some(fast) => fast_then_general(
+                pairs,
+                |(a, b)| fast.encode_pair(a, b),
+                |rest| self.encode_pairs_general(rest),
+            ),
+            None => self.encode_pairs_general(pairs),
         }
-        Ok(out.into_iter().flatten().collect())
     }
 
     /// Tokenize text pairs with the `tokenizers` crate only (the fast path's reference).
@@ -185,6 +164,30 @@ impl TextTokenizer {
         let encs = self.inner.encode_batch(inputs, true).map_err(tok_err)?;
         Ok(encs.iter().map(Self::convert).collect())
     }
+}
+
+/// Encode `items` with `fast` (in parallel for long batches), then the ones it declined with
+/// `general` in one batch, keeping the input order.
+fn fast_then_general<T: Copy + Sync>(
+    items: &[T],
+    fast: impl Fn(T) -> Option<Encoded> + Sync + Send,
+    general: impl Fn(&[T]) -> Result<Vec<Encoded>>,
+) -> Result<Vec<Encoded>> {
+    let mut out: Vec<Option<Encoded>> = if items.len() >= PARALLEL_FROM {
+        items.maybe_par_iter().map(|&t| fast(t)).collect()
+    } else {
+        items.iter().map(|&t| fast(t)).collect()
+    };
+    let rest: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
+    if !rest.is_empty() {
+        let declined: Vec<T> = rest.iter().map(|&i| items[i]).collect();
+        for (i, e) in rest.into_iter().zip(general(&declined)?) {
+            out[i] = Some(e);
+        }
+    }
+    out.into_iter()
+        .map(|e| e.ok_or_else(|| tok_err("the tokenizer returned fewer encodings than inputs")))
+        .collect()
 }
 
 /// Batches at least this long are tokenized on several threads by the fast path (below it the
