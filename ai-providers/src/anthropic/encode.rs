@@ -1,5 +1,6 @@
 //! `ChatRequest` → Anthropic Messages API body.
 
+use crate::json::push_turn;
 use ai_core::{AiError, ChatRequest};
 use ai_core::{ContentPart, ImageSource, ResponseFormat, Result, Role, ToolChoice};
 use serde_json::{Map, Value, json};
@@ -43,20 +44,7 @@ fn blocks(parts: &[ContentPart]) -> Vec<Value> {
 pub fn encode(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
     let mut system: Vec<String> = Vec::new();
     let mut messages: Vec<Value> = Vec::new();
-    let mut push = |role: &str, mut content: Vec<Value>| {
-        if content.is_empty() {
-            return;
-        }
-        // Consecutive turns of one role are merged (tool results after each other, for one).
-        if let Some(last) = messages.last_mut()
-            && last["role"] == role
-            && let Some(arr) = last["content"].as_array_mut()
-        {
-            arr.append(&mut content);
-            return;
-        }
-        messages.push(json!({ "role": role, "content": content }));
-    };
+    let mut push = |role: &str, items: Vec<Value>| push_turn(&mut messages, role, "content", items);
     for m in &request.messages {
         match m.role {
             Role::System => system.push(m.text()),

@@ -6,7 +6,7 @@ use ai_core::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::json::obj;
+use crate::json::{camel_sampling, obj, push_turn};
 
 fn bad(msg: String) -> AiError {
     AiError::new(ErrorKind::BadRequest, msg)
@@ -43,22 +43,7 @@ fn blocks(parts: &[ContentPart]) -> Result<Vec<Value>> {
 pub fn encode(request: &ChatRequest) -> Result<Value> {
     let mut system: Vec<Value> = Vec::new();
     let mut messages: Vec<Value> = Vec::new();
-    let mut push = |role: &str, mut content: Vec<Value>| {
-        if content.is_empty() {
-            return;
-        }
-        if let Some(last) = messages.last_mut()
-            && last["role"] == role
-            && let Some(arr) = last["content"].as_array_mut()
-        {
-            arr.append(&mut content);
-            return;
-        }
-        messages.push(obj([
-            ("role", role.into()),
-            ("content", Value::Array(content)),
-        ]));
-    };
+    let mut push = |role: &str, items: Vec<Value>| push_turn(&mut messages, role, "content", items);
     for m in &request.messages {
         match m.role {
             Role::System => system.push(json!({ "text": m.text() })),
@@ -123,18 +108,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
         body.insert("system".into(), Value::Array(system));
     }
     let mut config = Map::new();
-    if let Some(n) = request.max_tokens {
-        config.insert("maxTokens".into(), json!(n));
-    }
-    if let Some(t) = request.temperature {
-        config.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.top_p {
-        config.insert("topP".into(), json!(p));
-    }
-    if !request.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(request.stop));
-    }
+    camel_sampling(&mut config, request, "maxTokens");
     if !config.is_empty() {
         body.insert("inferenceConfig".into(), Value::Object(config));
     }

@@ -9,7 +9,7 @@ use ai_core::{
 use serde_json::{Map, Value, json};
 
 use super::decode::SIGNATURE_MARK;
-use crate::json::obj;
+use crate::json::{camel_sampling, obj, push_turn};
 
 fn part(p: &ContentPart) -> Value {
     match p {
@@ -65,19 +65,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
     let mut contents: Vec<Value> = Vec::new();
     // Gemini answers a function call by name: remember the name of every call id seen.
     let mut call_names: HashMap<&str, &str> = HashMap::new();
-    let mut push = |role: &str, mut parts: Vec<Value>| {
-        if parts.is_empty() {
-            return;
-        }
-        if let Some(last) = contents.last_mut()
-            && last["role"] == role
-            && let Some(arr) = last["parts"].as_array_mut()
-        {
-            arr.append(&mut parts);
-            return;
-        }
-        contents.push(obj([("role", role.into()), ("parts", Value::Array(parts))]));
-    };
+    let mut push = |role: &str, items: Vec<Value>| push_turn(&mut contents, role, "parts", items);
     for m in &request.messages {
         match m.role {
             Role::System => system.push(m.text()),
@@ -162,18 +150,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
         );
     }
     let mut config = Map::new();
-    if let Some(t) = request.temperature {
-        config.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.top_p {
-        config.insert("topP".into(), json!(p));
-    }
-    if let Some(n) = request.max_tokens {
-        config.insert("maxOutputTokens".into(), json!(n));
-    }
-    if !request.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(request.stop));
-    }
+    camel_sampling(&mut config, request, "maxOutputTokens");
     match &request.response_format {
         Some(ResponseFormat::JsonObject) => {
             config.insert("responseMimeType".into(), json!("application/json"));
