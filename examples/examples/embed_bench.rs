@@ -141,22 +141,5 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: embed_bench SENTENCES_FILE");
         return std::process::ExitCode::FAILURE;
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(&path)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embed_bench failed: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::block_on("embed_bench", Some(2), run(&path))
 }

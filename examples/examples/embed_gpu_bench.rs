@@ -274,21 +274,5 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: embed_gpu_bench DIR");
         return std::process::ExitCode::FAILURE;
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(&dir)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embed_gpu_bench failed: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::block_on("embed_gpu_bench", None, run(&dir))
 }
