@@ -33,13 +33,10 @@ pub(crate) struct FastWordPiece {
     unk: u32,
     max_word_chars: usize,
     lowercase: bool,
-    /// Special tokens before and after the text.
-    prefix: Vec<u32>,
-    suffix: Vec<u32>,
-    /// Most text tokens kept (the truncation length less the special tokens).
-    max_content: usize,
-    /// The template for text pairs (cross-encoders), when the post-processor has one.
-    pair: Option<PairTemplate>,
+    /// The post-processor's layout of a single text.
+    single: Template,
+    /// Its layout of a text pair (cross-encoders), when it has one.
+    pair: Option<Template>,
     /// Added tokens, lowercased: a text containing one (in any case) takes the general path.
     added: Vec<Vec<u8>>,
     /// Whether a byte starts an added token (lowercased), to skip the search on most texts.
@@ -50,56 +47,67 @@ pub(crate) struct FastWordPiece {
     word_chars: FxHashMap<char, Box<[u8]>>,
 }
 
-/// The post-processor's layout of a text pair.
+/// The post-processor's layout of one text or a pair: special tokens and texts, with type ids.
 #[derive(Debug)]
-struct PairTemplate {
+struct Template {
     segments: Vec<Segment>,
-    /// Most text tokens kept over both texts.
+    /// Most text tokens kept over all texts (the truncation length less the special tokens).
     max_content: usize,
 }
 
-/// One part of a pair's layout.
+/// One part of a layout.
 #[derive(Debug, Clone, Copy)]
 enum Segment {
-    Special { id: u32, type_id: i64 },
-    Text { second: bool, type_id: i64 },
+    Special {
+        id: u32,
+        type_id: i64,
+    },
+    /// The text with this sequence index (0, or 1 for the second of a pair).
+    Text {
+        sequence: usize,
+        type_id: i64,
+    },
 }
 
-impl PairTemplate {
-    /// Read the layout from the post-processor's output on a probe pair (`None` if it is not
-    /// special tokens around each text once, with one type id per text).
-    fn probe(untruncated: &Tokenizer, max_length: usize) -> Option<Self> {
-        let (a, b) = ("a", "b");
-        let full = untruncated.encode((a, b), true).ok()?;
-        let contents = [
-            untruncated.encode(a, false).ok()?,
-            untruncated.encode(b, false).ok()?,
-        ];
+impl Template {
+    /// Read the layout from the post-processor's output on probe texts (`"a"`, or `"a"` and
+    /// `"b"`); `None` unless it is special tokens around each text once, with one type id per
+    /// text, leaving room for text within `max_length`.
+    fn probe(untruncated: &Tokenizer, pair: bool, max_length: usize) -> Option<Self> {
+        let full = if pair {
+            untruncated.encode(("a", "b"), true)
+        } else {
+            untruncated.encode("a", true)
+        }
+        .ok()?;
+        let mut contents = vec![untruncated.encode("a", false).ok()?];
+        if pair {
+            contents.push(untruncated.encode("b", false).ok()?);
+        }
         let (ids, types, seqs) = (full.get_ids(), full.get_type_ids(), full.get_sequence_ids());
         let mut segments = Vec::new();
-        let mut seen = [false; 2];
+        let mut seen = vec![false; contents.len()];
         let mut i = 0;
         while i < ids.len() {
+            let type_id = i64::from(types[i]);
             match seqs[i] {
                 None => {
                     segments.push(Segment::Special {
                         id: ids[i],
-                        type_id: i64::from(types[i]),
+                        type_id,
                     });
                     i += 1;
                 }
-                Some(which) => {
-                    let content = contents.get(which)?.get_ids();
+                Some(sequence) => {
+                    let content = contents.get(sequence)?.get_ids();
                     let run = ids.get(i..i + content.len())?;
                     let run_types = types.get(i..i + content.len())?;
-                    if run != content || seen[which] || run_types.iter().any(|&t| t != types[i]) {
+                    if run != content || seen[sequence] || run_types.iter().any(|&t| t != types[i])
+                    {
                         return None;
                     }
-                    seen[which] = true;
-                    segments.push(Segment::Text {
-                        second: which == 1,
-                        type_id: i64::from(types[i]),
-                    });
+                    seen[sequence] = true;
+                    segments.push(Segment::Text { sequence, type_id });
                     i += content.len();
                 }
             }
@@ -108,10 +116,25 @@ impl PairTemplate {
             .iter()
             .filter(|s| matches!(s, Segment::Special { .. }))
             .count();
-        (seen == [true, true] && max_length >= specials).then(|| Self {
+        (seen.iter().all(|&s| s) && max_length >= specials).then(|| Self {
             segments,
             max_content: max_length - specials,
         })
+    }
+
+    /// The special tokens and the (already truncated) texts, laid out.
+    fn assemble(&self, texts: &[Encoded]) -> Encoded {
+        let len = texts.iter().map(Encoded::len).sum::<usize>() + self.segments.len();
+        let mut out = Encoded::with_capacity(len);
+        for segment in &self.segments {
+            match *segment {
+                Segment::Special { id, type_id } => out.push_special(id, type_id),
+                Segment::Text { sequence, type_id } => {
+                    out.append(&texts[sequence], type_id, sequence);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -241,7 +264,8 @@ impl FastWordPiece {
     /// `max_length` tokens, special tokens included; `None` when the tokenizer is not plain
     /// BERT WordPiece or the fast path does not reproduce it on the probe texts.
     pub(crate) fn new(tokenizer: &Tokenizer, max_length: usize) -> Option<Self> {
-        let NormalizerWrapper::BertNormalizer(normalizer) = tokenizer.get_normalizer()? else {
+        let normalizer_wrapper = tokenizer.get_normalizer()?;
+        let NormalizerWrapper::BertNormalizer(normalizer) = normalizer_wrapper else {
             return None;
         };
         if !matches!(
@@ -265,8 +289,8 @@ impl FastWordPiece {
                 pieces.insert(rest.into(), *id);
             }
         }
-        let added: Vec<Vec<u8>> = tokenizer
-            .get_added_tokens_decoder()
+        let added_tokens = tokenizer.get_added_tokens_decoder();
+        let added: Vec<Vec<u8>> = added_tokens
             .values()
             .map(|t| t.content.to_ascii_lowercase().into_bytes())
             .filter(|c| !c.is_empty())
@@ -285,37 +309,20 @@ impl FastWordPiece {
             added_first[usize::from(a[0])] = true;
         }
 
-        // The special tokens around a text, read from the post-processor's output on a probe.
+        // The special tokens around a text or a pair, read from the post-processor's output.
         let mut untruncated = tokenizer.clone();
         untruncated.with_truncation(None).ok()?;
-        let probe = "a";
-        let content = untruncated.encode(probe, false).ok()?;
-        let full = untruncated.encode(probe, true).ok()?;
-        if full.get_type_ids().iter().any(|&t| t != 0) {
-            return None;
-        }
-        let (ids, inner) = (full.get_ids(), content.get_ids());
-        let at = (0..=ids.len().checked_sub(inner.len())?)
-            .find(|&i| ids[i..i + inner.len()] == *inner)?;
-        let prefix = ids[..at].to_vec();
-        let suffix = ids[at + inner.len()..].to_vec();
-        let specials = prefix.len() + suffix.len();
-        if max_length < specials {
-            return None;
-        }
+        let single = Template::probe(&untruncated, false, max_length)?;
+        let pair = Template::probe(&untruncated, true, max_length);
         // Letters are normalised through the table, so added tokens matched after normalisation
         // (which the raw-text search above would miss) rule the table out.
-        let word_chars = if tokenizer
-            .get_added_tokens_decoder()
-            .values()
-            .any(|t| t.normalized)
-        {
+        let word_chars = if added_tokens.values().any(|t| t.normalized) {
             FxHashMap::default()
         } else {
-            word_char_table(tokenizer.get_normalizer()?)
+            word_char_table(normalizer_wrapper)
         };
-        let pair = PairTemplate::probe(&untruncated, max_length);
         let fast = Self {
+            single,
             pair,
             word_chars,
             whole,
@@ -323,9 +330,6 @@ impl FastWordPiece {
             unk,
             max_word_chars: model.max_input_chars_per_word,
             lowercase: normalizer.lowercase,
-            prefix,
-            suffix,
-            max_content: max_length - specials,
             added,
             added_first,
         };
@@ -376,16 +380,8 @@ impl FastWordPiece {
 
     /// Tokenize one text with its special tokens, or `None` when it needs the general path.
     pub(crate) fn encode(&self, text: &str) -> Option<Encoded> {
-        let content = self.content(text, self.max_content)?;
-        let mut out = Encoded::with_capacity(content.len() + self.prefix.len() + self.suffix.len());
-        for &id in &self.prefix {
-            out.push_special(id, 0);
-        }
-        out.append(&content, 0, 0);
-        for &id in &self.suffix {
-            out.push_special(id, 0);
-        }
-        Some(out)
+        let content = self.content(text, self.single.max_content)?;
+        Some(self.single.assemble(&[content]))
     }
 
     /// The text's tokens without special tokens, at most `max` of them (type ids left empty,
@@ -453,21 +449,7 @@ impl FastWordPiece {
         let (n1, n2) = longest_first(first.len(), second.len(), pair.max_content);
         first.truncate(n1);
         second.truncate(n2);
-        let mut out = Encoded::with_capacity(n1 + n2 + pair.segments.len());
-        for segment in &pair.segments {
-            match *segment {
-                Segment::Special { id, type_id } => out.push_special(id, type_id),
-                Segment::Text {
-                    second: false,
-                    type_id,
-                } => out.append(&first, type_id, 0),
-                Segment::Text {
-                    second: true,
-                    type_id,
-                } => out.append(&second, type_id, 1),
-            }
-        }
-        Some(out)
+        Some(pair.assemble(&[first, second]))
     }
 
     /// Whether `lower` (a lowercased text) contains an added token.
