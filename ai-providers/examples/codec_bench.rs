@@ -112,17 +112,8 @@ fn gemini_bodies() -> (Vec<u8>, Vec<u8>) {
 }
 
 fn bedrock_bodies() -> (Vec<u8>, Vec<u8>) {
-    use ai_providers::eventstream::{Frame, HeaderValue};
-    let frame = |kind: &str, payload: serde_json::Value| {
-        Frame::new(payload.to_string().into_bytes())
-            .header(":event-type", HeaderValue::String(kind.into()))
-            .header(
-                ":content-type",
-                HeaderValue::String("application/json".into()),
-            )
-            .header(":message-type", HeaderValue::String("event".into()))
-            .encode()
-    };
+    use ai_providers::eventstream::Frame;
+    let frame = |kind: &str, payload: serde_json::Value| Frame::json_event(kind, &payload);
     let whole = json!({"output":{"message":{"role":"assistant","content":[{"text":WORDS.concat().repeat(5)}]}},"stopReason":"end_turn","usage":{"inputTokens":60,"outputTokens":40,"totalTokens":100}});
     let mut s = frame("messageStart", json!({"role":"assistant"}));
     for i in 0..40 {

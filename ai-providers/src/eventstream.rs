@@ -75,6 +75,25 @@ impl Frame {
         }
     }
 
+    /// A JSON event frame as Bedrock's ConverseStream sends them: `:event-type` `kind`,
+    /// `:content-type` `application/json`, `:message-type` `event` (for mocks and tests).
+    ///
+    /// ```
+    /// use ai_providers::eventstream::Frame;
+    /// let bytes = Frame::json_event("messageStop", &serde_json::json!({"stopReason": "end_turn"}));
+    /// assert!(bytes.len() > 16);
+    /// ```
+    pub fn json_event(kind: &str, payload: &serde_json::Value) -> Vec<u8> {
+        Self::new(payload.to_string().into_bytes())
+            .header(":event-type", HeaderValue::String(kind.into()))
+            .header(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            )
+            .header(":message-type", HeaderValue::String("event".into()))
+            .encode()
+    }
+
     /// Add a header.
     pub fn header(mut self, name: &str, value: HeaderValue) -> Self {
         self.headers.push((name.to_owned(), value));

@@ -107,14 +107,7 @@ mod provider {
     use super::{fixtures_in, read};
 
     fn event(kind: &str, payload: Value) -> Vec<u8> {
-        Frame::new(payload.to_string().into_bytes())
-            .header(":event-type", HeaderValue::String(kind.into()))
-            .header(
-                ":content-type",
-                HeaderValue::String("application/json".into()),
-            )
-            .header(":message-type", HeaderValue::String("event".into()))
-            .encode()
+        Frame::json_event(kind, &payload)
     }
 
     fn model(url: &str) -> BedrockProvider {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use ai_core::{ChatModel, ChatRequest, ErrorKind, FinishReason, StreamAccumulator, Tool};
 use ai_providers::anthropic::AnthropicProvider;
 use ai_providers::bedrock::{AwsCredentials, BedrockProvider};
-use ai_providers::eventstream::{Frame, HeaderValue};
+use ai_providers::eventstream::Frame;
 use ai_providers::gemini::GeminiProvider;
 use ai_providers::http::HttpOptions;
 use ai_providers::ollama::OllamaProvider;
@@ -278,14 +278,7 @@ fn vertex() -> Wire {
 
 /// One ConverseStream event as an event-stream frame.
 fn frame(kind: &str, payload: serde_json::Value) -> Vec<u8> {
-    Frame::new(payload.to_string().into_bytes())
-        .header(":event-type", HeaderValue::String(kind.into()))
-        .header(
-            ":content-type",
-            HeaderValue::String("application/json".into()),
-        )
-        .header(":message-type", HeaderValue::String("event".into()))
-        .encode()
+    Frame::json_event(kind, &payload)
 }
 
 fn bedrock() -> Wire {
