@@ -49,3 +49,20 @@ pub(crate) fn camel_sampling(
         config.insert("stopSequences".to_owned(), request.stop.clone().into());
     }
 }
+
+/// A tool call's arguments as a JSON value (`{}` when empty), for the APIs that want an object
+/// rather than the text; text that is not JSON is a `BadRequest` naming the tool.
+pub(crate) fn tool_arguments(call: &ai_core::ToolCall) -> ai_core::Result<Value> {
+    if call.arguments.trim().is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_str(&call.arguments).map_err(|e| {
+        ai_core::AiError::new(
+            ai_core::ErrorKind::BadRequest,
+            format!(
+                "tool call `{}` has arguments that are not JSON: {e}",
+                call.name
+            ),
+        )
+    })
+}

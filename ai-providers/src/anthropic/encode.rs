@@ -1,6 +1,6 @@
 //! `ChatRequest` → Anthropic Messages API body.
 
-use crate::json::push_turn;
+use crate::json::{push_turn, tool_arguments};
 use ai_core::{AiError, ChatRequest};
 use ai_core::{ContentPart, ImageSource, ResponseFormat, Result, Role, ToolChoice};
 use serde_json::{Map, Value, json};
@@ -53,19 +53,7 @@ pub fn encode(request: &ChatRequest, model: &str, stream: bool) -> Result<Value>
                 let mut content = blocks(&m.content);
                 content.retain(|b| b["type"] != "text" || b["text"] != "");
                 for call in &m.tool_calls {
-                    let input: Value = if call.arguments.trim().is_empty() {
-                        json!({})
-                    } else {
-                        serde_json::from_str(&call.arguments).map_err(|e| {
-                            AiError::new(
-                                ai_core::ErrorKind::BadRequest,
-                                format!(
-                                    "tool call `{}` has arguments that are not JSON: {e}",
-                                    call.name
-                                ),
-                            )
-                        })?
-                    };
+                    let input = tool_arguments(call)?;
                     content.push(json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }));
                 }
                 push("assistant", content);

@@ -6,7 +6,7 @@ use ai_core::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::json::{camel_sampling, obj, push_turn};
+use crate::json::{camel_sampling, obj, push_turn, tool_arguments};
 
 fn bad(msg: String) -> AiError {
     AiError::new(ErrorKind::BadRequest, msg)
@@ -51,16 +51,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
             Role::Assistant => {
                 let mut content = blocks(&m.content)?;
                 for call in &m.tool_calls {
-                    let input: Value = if call.arguments.trim().is_empty() {
-                        json!({})
-                    } else {
-                        serde_json::from_str(&call.arguments).map_err(|e| {
-                            bad(format!(
-                                "tool call `{}` has arguments that are not JSON: {e}",
-                                call.name
-                            ))
-                        })?
-                    };
+                    let input = tool_arguments(call)?;
                     let tool_use = obj([
                         ("toolUseId", call.id.as_str().into()),
                         ("name", call.name.as_str().into()),

@@ -9,7 +9,7 @@ use ai_core::{
 use serde_json::{Map, Value, json};
 
 use super::decode::SIGNATURE_MARK;
-use crate::json::{camel_sampling, obj, push_turn};
+use crate::json::{camel_sampling, obj, push_turn, tool_arguments};
 
 fn part(p: &ContentPart) -> Value {
     match p {
@@ -79,16 +79,7 @@ pub fn encode(request: &ChatRequest) -> Result<Value> {
                     .collect();
                 for call in &m.tool_calls {
                     call_names.insert(call.id.as_str(), call.name.as_str());
-                    let args: Value = if call.arguments.trim().is_empty() {
-                        json!({})
-                    } else {
-                        serde_json::from_str(&call.arguments).map_err(|e| {
-                            bad(format!(
-                                "tool call `{}` has arguments that are not JSON: {e}",
-                                call.name
-                            ))
-                        })?
-                    };
+                    let args = tool_arguments(call)?;
                     let (id, signature) = match call.id.split_once(SIGNATURE_MARK) {
                         Some((id, sig)) => (id, Some(sig)),
                         None => (call.id.as_str(), None),
